@@ -1,0 +1,47 @@
+"""`python -m pipeline_src <stage> ...`: one subcommand per pipeline stage.
+
+Every stage validates params.yaml first: bad params print one line per
+offending key and exit with code 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline_src import __version__
+from pipeline_src.errors import InputError
+from pipeline_src.params import DEFAULT_PARAMS, load_params
+from pipeline_src.paths import RESULTS
+from pipeline_src.stages import STAGES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline_src",
+        description="GAN ablation pipeline. Each stage is one Snakemake rule and one DVC stage of the same name.",
+    )
+    parser.add_argument("--version", action="version", version=f"pipeline_src {__version__}")
+    sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    check = sub.add_parser("validate", help="check params.yaml against the schema and exit")
+    check.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
+    for stage in STAGES.values():
+        p = sub.add_parser(stage.name, help=stage.help, description=stage.help)
+        p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
+        p.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
+        stage.load().add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        params = load_params(args.params)
+        if args.stage == "validate":
+            print(f"{args.params}: valid ({len(params['datasets'])} datasets, {len(params['variants'])} variants)")
+            return 0
+        STAGES[args.stage].load().run(args, params)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0

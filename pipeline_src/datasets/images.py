@@ -1,0 +1,106 @@
+"""Readers for the published image formats and the layout step of `prepare`.
+
+Arrays in, arrays out: (N, C, H, W) uint8 images and (N,) int64 labels.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from pipeline_src.errors import InputError
+
+IDX_DTYPES = {0x08: np.uint8}  # the only element type MNIST-style files use
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Decode an IDX file (LeCun's MNIST format), gzipped or not."""
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
+        raise InputError(f"{path}: not an IDX file of uint8 (magic {data[:4].hex()})")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape)) if shape else 0
+    if len(data) - header != expected:
+        raise InputError(f"{path}: IDX header says shape {shape} ({expected} bytes) but the file has {len(data) - header}")
+    return np.frombuffer(data, dtype=IDX_DTYPES[data[2]], offset=header).reshape(shape)
+
+
+def read_digits_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits.csv.gz: 64 pixel values in 0..16 then the label, per row.
+
+    Returns (N, 1, 8, 8) uint8 scaled to 0..255 (round(v * 255 / 16)) and (N,) int64.
+    """
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    pixels, labels = table[:, :64], table[:, 64].astype(np.int64)
+    images = np.rint(pixels * (255.0 / 16.0)).astype(np.uint8).reshape(-1, 1, 8, 8)
+    return images, labels
+
+
+def read_cifar10_tar(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """cifar-10-python.tar.gz -> {"train": (x, y), "test": (x, y)}, x (N, 3, 32, 32) uint8."""
+    batches: dict[str, dict] = {}
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar.getmembers():
+            name = member.name.rsplit("/", 1)[-1]
+            if member.isfile() and (name.startswith("data_batch_") or name == "test_batch"):
+                # The archive passed its md5 in `download`; pickle is the published format.
+                batches[name] = pickle.load(io.BytesIO(tar.extractfile(member).read()), encoding="latin1")
+    train_names = sorted(n for n in batches if n.startswith("data_batch_"))
+    if not train_names or "test_batch" not in batches:
+        raise InputError(f"{path}: expected data_batch_* and test_batch inside, found {sorted(batches)}")
+
+    def stack(names):
+        x = np.concatenate([np.asarray(batches[n]["data"], dtype=np.uint8) for n in names])
+        y = np.concatenate([np.asarray(batches[n]["labels"], dtype=np.int64) for n in names])
+        return x.reshape(-1, 3, 32, 32), y
+
+    return {"train": stack(train_names), "test": stack(["test_batch"])}
+
+
+def fit_side(images: np.ndarray, side: int, resize: str) -> np.ndarray:
+    """Bring (N, C, h, w) uint8 images to (N, C, side, side).
+
+    pad: centre on zeros (the background of MNIST-like data); needs side >= h, w.
+    bilinear: resample without corner alignment, antialiased when shrinking, rounded.
+    """
+    n, c, h, w = images.shape
+    if (h, w) == (side, side):
+        return np.ascontiguousarray(images)
+    if resize == "pad":
+        if side < h or side < w:
+            raise InputError(f"cannot pad {h}x{w} images to {side}x{side}; use resize: bilinear")
+        top, left = (side - h) // 2, (side - w) // 2
+        out = np.zeros((n, c, side, side), dtype=np.uint8)
+        out[:, :, top:top + h, left:left + w] = images
+        return out
+    if resize == "bilinear":
+        import torch
+        import torch.nn.functional as F
+
+        x = torch.from_numpy(np.ascontiguousarray(images)).float()
+        y = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False,
+                          antialias=side < max(h, w))
+        return y.round().clamp(0, 255).to(torch.uint8).numpy()
+    raise InputError(f"unknown resize mode {resize!r}; use pad or bilinear")
+
+
+def stratified_split(labels: np.ndarray, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test), each sorted; every class keeps round(test_fraction * count) in test."""
+    train, test = [], []
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        idx = idx[rng.permutation(len(idx))]
+        k = int(round(test_fraction * len(idx)))
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))

@@ -1,0 +1,25 @@
+"""Where every output lives; paths tell where a file came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = Path("results")
+
+
+def data_dir(dataset: str, results: Path = RESULTS) -> Path:
+    return Path(results) / "data" / dataset
+
+
+def raw_dir(dataset: str, results: Path = RESULTS) -> Path:
+    return data_dir(dataset, results) / "raw"
+
+
+def prepared_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
+    d = data_dir(dataset, results)
+    return {"train": d / "train.pt", "test": d / "test.pt", "meta": d / "meta.json"}
+
+
+def manifest_path(dataset: str, results: Path = RESULTS) -> Path:
+    """raw/manifest.json: the files `download` delivered, their checksums and sources."""
+    return raw_dir(dataset, results) / "manifest.json"

@@ -1,0 +1,50 @@
+"""Stage registry: one name each for the CLI verb, the Snakemake rule and the DVC stage.
+
+`sources` lists the files whose change must re-run the stage; Snakemake rules
+take them as inputs and dvc.yaml lists them as deps (a test checks both).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+_COMMON = (
+    "pipeline_src/params.py", "pipeline_src/io.py", "pipeline_src/errors.py", "pipeline_src/paths.py",
+    "pipeline_src/datasets/__init__.py", "pipeline_src/stages/common.py",
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    help: str
+    module: str
+    sources: tuple[str, ...]
+
+    def load(self):
+        return importlib.import_module(self.module)
+
+
+STAGES: dict[str, Stage] = {}
+
+
+def register(stage: Stage) -> None:
+    if stage.name in STAGES:
+        raise ValueError(f"stage {stage.name!r} is registered twice")
+    STAGES[stage.name] = stage
+
+
+register(Stage(
+    "download",
+    "fetch a dataset's raw files (checksummed) into results/data/{dataset}/raw/",
+    "pipeline_src.stages.download",
+    _COMMON + ("pipeline_src/stages/download.py", "pipeline_src/download.py"),
+))
+register(Stage(
+    "prepare",
+    "raw files -> results/data/{dataset}/train.pt, test.pt, meta.json",
+    "pipeline_src.stages.prepare",
+    _COMMON + ("pipeline_src/stages/prepare.py", "pipeline_src/datasets/images.py",
+               "pipeline_src/datasets/toys.py"),
+))

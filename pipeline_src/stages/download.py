@@ -1,0 +1,70 @@
+"""Stage `download`: deliver a dataset's raw files into results/data/{dataset}/raw/.
+
+The folder is built under a temporary name and renamed into place at the end,
+with raw/manifest.json listing every file, its checksums and where it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from pipeline_src import datasets
+from pipeline_src.download import FetchOptions, expand_mirrors, fetch
+from pipeline_src.errors import InputError
+from pipeline_src.io import atomic_dir, atomic_path, atomic_write_json, file_digest
+from pipeline_src.paths import RESULTS, manifest_path, raw_dir
+from pipeline_src.stages.common import dataset_options, log, print_options
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
+
+
+def _digits_from_sklearn(dest: Path) -> dict:
+    """Copy scikit-learn's bundled digits.csv.gz after checking its sha256."""
+    source = resources.files("sklearn.datasets.data") / "digits.csv.gz"
+    with resources.as_file(source) as path:
+        sha = file_digest(path)
+        if sha != datasets.DIGITS_CSV_SHA256:
+            raise InputError(f"{path}: sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256} "
+                             "(scikit-learn's digits changed; please report)")
+        with atomic_path(dest / "digits.csv.gz") as tmp:
+            shutil.copyfile(path, tmp)
+        return {"digits.csv.gz": {"source": str(path), "sha256": sha}}
+
+
+def download(name: str, params: dict, results: Path = RESULTS) -> Path:
+    spec = datasets.get(name)
+    options = dataset_options(params, name)
+    out = raw_dir(name, results)
+    with atomic_dir(out) as tmp:
+        if spec.kind == "points":
+            files, note = {}, "synthetic: prepare draws the samples, nothing to download"
+        elif name == "digits":
+            files, note = _digits_from_sklearn(tmp), "bundled with scikit-learn"
+        else:
+            fetch_options = FetchOptions(**params["download"])
+            mirrors = expand_mirrors(options["mirrors"], datasets.torchvision_mirrors(spec))
+            files, note = {}, "mirrors tried in order: " + ", ".join(mirrors)
+            for raw in datasets.raw_files(spec):
+                if "checksums" in options:
+                    if raw.name not in options["checksums"]:
+                        raise InputError(f"datasets.{name}.checksums: no md5 given for {raw.name}")
+                    raw = datasets.RawFile(raw.name, options["checksums"][raw.name])
+                source = fetch(raw, mirrors, tmp, fetch_options, log=log)
+                files[raw.name] = {"source": source, "md5": raw.md5}
+        for fname, entry in files.items():
+            entry["sha256"] = file_digest(tmp / fname)
+            entry["bytes"] = (tmp / fname).stat().st_size
+        atomic_write_json(tmp / manifest_path(name).name, {"dataset": name, "note": note, "files": files,
+                                           "options": {"download": params["download"], "dataset": options}})
+    log(f"download {name}: {len(files)} file(s) in {out}")
+    return out
+
+
+def run(args: argparse.Namespace, params: dict) -> None:
+    print_options("download", {"dataset": args.dataset, "download": params["download"],
+                               f"datasets.{args.dataset}": dataset_options(params, args.dataset)})
+    download(args.dataset, params, Path(args.results))

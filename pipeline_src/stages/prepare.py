@@ -1,0 +1,151 @@
+"""Stage `prepare`: raw files -> results/data/{dataset}/train.pt, test.pt, meta.json.
+
+train.pt / test.pt hold {"x": ..., "y": (N,) int64}; x is (N, C, side, side)
+uint8 for images and (N, D) float32 for points. The same params give
+byte-identical files; meta.json records their sha256, shape, classes and source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+import pipeline_src
+from pipeline_src import datasets
+from pipeline_src.datasets import images, toys
+from pipeline_src.errors import InputError
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
+from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
+from pipeline_src.stages.common import dataset_options, dataset_rngs, log, print_options
+
+Split = tuple[np.ndarray, np.ndarray]  # (x, y)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
+
+
+def read_manifest(name: str, results: Path) -> dict:
+    """raw/manifest.json, after checking every listed file against its sha256."""
+    folder = raw_dir(name, results)
+    path = manifest_path(name, results)
+    if not path.is_file():
+        raise InputError(f"{path}: missing; run the download stage for {name} first")
+    manifest = json.loads(path.read_text())
+    for fname, entry in manifest["files"].items():
+        f = folder / fname
+        if not f.is_file():
+            raise InputError(f"{f}: listed in {path} but missing; delete {folder} and rerun download")
+        sha = file_digest(f)
+        if sha != entry["sha256"]:
+            raise InputError(f"{f}: sha256 {sha} differs from {entry['sha256']} in {path}; "
+                             f"the file is corrupt: delete {folder} and rerun download")
+    return manifest
+
+
+def _check_pairs(name: str, splits: dict[str, Split]) -> None:
+    for split, (x, y) in splits.items():
+        if len(x) != len(y):
+            raise InputError(f"{name}: {split} split has {len(x)} samples but {len(y)} labels")
+
+
+def build_digits(raw: Path, options: dict, seed: int) -> dict[str, Split]:
+    x, y = images.read_digits_csv(raw / "digits.csv.gz")
+    (rng,) = dataset_rngs(seed, "digits", 1)
+    train, test = images.stratified_split(y, options["test_fraction"], rng)
+    return {"train": (x[train], y[train]), "test": (x[test], y[test])}
+
+
+def build_idx(raw: Path) -> dict[str, Split]:
+    def load(prefix: str) -> Split:
+        x = images.read_idx(raw / f"{prefix}-images-idx3-ubyte.gz")
+        y = images.read_idx(raw / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
+        return x[:, None, :, :], y  # (N, 28, 28) -> (N, 1, 28, 28)
+
+    return {"train": load("train"), "test": load("t10k")}
+
+
+def build_points(name: str, options: dict, seed: int) -> dict[str, Split]:
+    shape = {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
+    train_rng, test_rng = dataset_rngs(seed, name, 2)
+    sample = toys.SAMPLERS[name]
+    return {"train": sample(options["n_train"], train_rng, **shape),
+            "test": sample(options["n_test"], test_rng, **shape)}
+
+
+def build(name: str, raw: Path, options: dict, seed: int) -> dict[str, Split]:
+    """Decode, split and lay out one dataset: {"train": (x, y), "test": (x, y)}."""
+    spec = datasets.get(name)
+    if spec.kind == "points":
+        return build_points(name, options, seed)
+    if name == "digits":
+        splits = build_digits(raw, options, seed)
+    elif name in ("mnist", "fashion_mnist"):
+        splits = build_idx(raw)
+    elif name == "cifar10":
+        splits = images.read_cifar10_tar(raw / datasets.raw_files(spec)[0].name)
+    else:  # pragma: no cover - the registry and this function grow together
+        raise InputError(f"prepare: no builder for dataset {name!r}")
+    _check_pairs(name, splits)
+    return {k: (images.fit_side(x, options["side"], options["resize"]), y) for k, (x, y) in splits.items()}
+
+
+def describe(name: str, splits: dict[str, Split]) -> dict:
+    """The data part of meta.json."""
+    spec = datasets.get(name)
+    x_train = splits["train"][0]
+    if spec.kind == "image":
+        value_range = [0, 255]
+    else:
+        value_range = [float(min(s[0].min() for s in splits.values())),
+                       float(max(s[0].max() for s in splits.values()))]
+    n_classes = max(len(spec.classes), 1)
+    return {
+        "dataset": name,
+        "kind": spec.kind,
+        "description": spec.description,
+        "format": "torch.save dict: x " + ("(N, C, H, W) uint8" if spec.kind == "image" else "(N, D) float32")
+                  + ", y (N,) int64",
+        "shape": list(x_train.shape[1:]),
+        "dtype": str(x_train.dtype),
+        "value_range": value_range,
+        "classes": spec.classes,
+        "n": {split: int(len(x)) for split, (x, _) in splits.items()},
+        "class_counts": {split: np.bincount(y, minlength=n_classes).tolist() for split, (_, y) in splits.items()},
+    }
+
+
+def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
+    import torch
+
+    options = dataset_options(params, name)
+    seed = params["prepare"]["seed"]
+    manifest = read_manifest(name, results)
+    splits = build(name, raw_dir(name, results), options, seed)
+    out = prepared_files(name, results)
+    meta = describe(name, splits)
+    meta["sha256"] = {}
+    for split in ("train", "test"):
+        x, y = splits[split]
+        data = torch_bytes({"x": torch.from_numpy(np.ascontiguousarray(x)), "y": torch.from_numpy(y)})
+        atomic_write_bytes(out[split], data)
+        meta["sha256"][out[split].name] = bytes_digest(data)
+    meta["source"] = {"note": manifest["note"],
+                      "files": {f: {k: e[k] for k in ("sha256", "source") if k in e}
+                                for f, e in manifest["files"].items()}}
+    meta["options"] = {"prepare": params["prepare"], "dataset": options}
+    meta["versions"] = {"pipeline_src": pipeline_src.__version__, "numpy": np.__version__,
+                        "torch": torch.__version__.split("+")[0]}
+    atomic_write_json(out["meta"], meta)  # written last: its presence marks a complete prepare
+    log(f"prepare {name}: train {meta['n']['train']}, test {meta['n']['test']}, "
+        f"shape {meta['shape']} {meta['dtype']} -> {out['meta'].parent}")
+    return meta
+
+
+def run(args: argparse.Namespace, params: dict) -> None:
+    print_options("prepare", {"dataset": args.dataset, "prepare": params["prepare"],
+                              f"datasets.{args.dataset}": dataset_options(params, args.dataset)})
+    prepare(args.dataset, params, Path(args.results))

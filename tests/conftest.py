@@ -1,0 +1,146 @@
+"""Shared fixtures: a throw-away copy of the project, the CLI as a subprocess,
+and a real HTTP server on 127.0.0.1 for the download tests."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+# What a workspace needs: the drivers' files and the package (stage sources are inputs).
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "pipeline_src", ".dvc/config", ".dvcignore"]
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def env_with_venv() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.setdefault("GIT_AUTHOR_NAME", "test")
+    env.setdefault("GIT_AUTHOR_EMAIL", "test@localhost")
+    env.setdefault("GIT_COMMITTER_NAME", "test")
+    env.setdefault("GIT_COMMITTER_EMAIL", "test@localhost")
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env_with_venv(), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def cli(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "pipeline_src", *args], cwd=cwd, check=check)
+
+
+def default_params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def tiny_params() -> dict:
+    """The default params with small toy datasets: the same jobs, seconds to run."""
+    params = copy.deepcopy(default_params())
+    for name in ("gauss1d", "ring8", "grid25"):
+        params["datasets"][name].update(n_train=2000, n_test=500)
+    return params
+
+
+def write_params(workdir: Path, params: dict) -> Path:
+    path = workdir / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the project in a fresh git repository (DVC needs one)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in PROJECT_FILES:
+        src = REPO / name
+        dst = ws / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst)
+    run(["git", "init", "-q"], cwd=ws)
+    return ws
+
+
+@dataclass
+class Route:
+    body: bytes
+    cut_times: int = 0  # the next `cut_times` requests get half the body, then the connection closes
+    status: int = 200
+
+
+@dataclass
+class FileServer:
+    """A real HTTP server on 127.0.0.1 serving `routes`; `requests` logs every GET path."""
+
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    url: str = ""
+
+    def add(self, path: str, body: bytes, cut_times: int = 0, status: int = 200) -> None:
+        self.routes[path] = Route(body, cut_times, status)
+
+
+@pytest.fixture
+def file_server():
+    state = FileServer()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def do_GET(self):
+            state.requests.append(self.path)
+            route = state.routes.get(self.path)
+            if route is None:
+                self.send_error(404, "Not Found")
+                return
+            if route.status != 200:
+                self.send_error(route.status)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(route.body)))
+            self.end_headers()
+            if route.cut_times > 0:
+                route.cut_times -= 1
+                self.wfile.write(route.body[: len(route.body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)  # the peer sees the transfer end early
+                return
+            self.wfile.write(route.body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

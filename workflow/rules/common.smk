@@ -1,0 +1,46 @@
+# Shared by every rule: params validation, target lists, per-stage sources.
+
+from snakemake.utils import validate
+
+from pipeline_src.errors import InputError
+from pipeline_src.params import read_yaml, validate_params
+from pipeline_src.paths import prepared_files, raw_dir
+from pipeline_src.stages import STAGES
+
+
+def _checked_config():
+    """params.yaml, validated by our schema checks (messages name the key path).
+
+    Stages read params.yaml themselves (dvc.yaml runs the same commands), so
+    values given with --config/--configfile would never reach them: refuse them.
+    """
+    try:
+        on_disk = validate_params(read_yaml("params.yaml"), "params.yaml")
+        given = validate_params(dict(config), "snakemake config")
+    except InputError as e:
+        raise WorkflowError(str(e))
+    if given != on_disk:
+        raise WorkflowError(
+            "config differs from params.yaml: stages read params.yaml only, so edit "
+            "params.yaml instead of passing --config/--configfile"
+        )
+    return on_disk
+
+
+config.update(_checked_config())
+validate(config, "../schemas/params.schema.yaml")
+
+DATASETS = list(config["datasets"])
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS) or "NO_DATASETS",
+
+
+def stage_sources(stage):
+    """Source files of a stage: editing one re-runs the stage (Snakemake does not see imports)."""
+    return list(STAGES[stage].sources)
+
+
+def all_targets():
+    return [str(prepared_files(d)["meta"]) for d in DATASETS]

@@ -1,0 +1,31 @@
+# Stages `download` and `prepare`: one job per entry of `datasets:`.
+
+
+rule download:
+    input:
+        stage_sources("download"),
+    output:
+        directory("results/data/{dataset}/raw"),
+    params:
+        # the rule re-runs when these params change (Snakemake's params rerun trigger)
+        options=lambda wc: {"download": config["download"], "dataset": config["datasets"][wc.dataset]},
+    log:
+        "results/logs/download/{dataset}.log",
+    shell:
+        "python -m pipeline_src download --dataset {wildcards.dataset} 2> {log}"
+
+
+rule prepare:
+    input:
+        stage_sources("prepare"),
+        raw="results/data/{dataset}/raw",
+    output:
+        train="results/data/{dataset}/train.pt",
+        test="results/data/{dataset}/test.pt",
+        meta="results/data/{dataset}/meta.json",
+    params:
+        options=lambda wc: {"prepare": config["prepare"], "dataset": config["datasets"][wc.dataset]},
+    log:
+        "results/logs/prepare/{dataset}.log",
+    shell:
+        "python -m pipeline_src prepare --dataset {wildcards.dataset} 2> {log}"
