@@ -144,3 +144,28 @@ def file_server():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@dataclass
+class StageResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_stage(monkeypatch, capsys):
+    """Run `python -m pipeline_src ARGS` in-process in `workdir` (torch is imported once
+    per test session instead of once per call); returns code and captured output."""
+    from pipeline_src.cli import main
+
+    def _run(workdir: Path, *args: str, check: bool = True) -> StageResult:
+        monkeypatch.chdir(workdir)
+        code = main(list(args))
+        out = capsys.readouterr()
+        result = StageResult(code, out.out, out.err)
+        if check and code != 0:
+            raise AssertionError(f"{' '.join(args)} exited {code}\nstderr:\n{out.err}")
+        return result
+
+    return _run
