@@ -11,16 +11,25 @@ CORES ?= 2
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: demo test venv lint clean-results
+.PHONY: demo test venv lint clean-results constraints
 
 venv: $(STAMP)
 
-# Re-installs when pyproject.toml changes. torch and torchvision come together
+# Re-installs when pyproject.toml or the constraints change. The constraints pin
+# the exact versions the tests passed with; torch and torchvision come together
 # from PyPI (torchvision's wheels need the matching CUDA build of torch, which runs on CPU too).
-$(STAMP): pyproject.toml
+CONSTRAINTS := requirements/constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -q -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
+
+# Re-pin after a change of pyproject.toml ranges: a fresh resolve, then the tests.
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	{ sed -n '1,3p' $(CONSTRAINTS); .venv-pin/bin/python -m pip freeze --exclude-editable | grep -vi '^pipeline.src'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .venv-pin
 
 demo: venv
 ifeq ($(DRIVER),dvc)

@@ -19,7 +19,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 # What a workspace needs: the drivers' files and the package (stage sources are inputs).
-PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "pipeline_src", ".dvc/config", ".dvcignore"]
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "pipeline_src", ".dvc/config", ".dvcignore", ".gitignore"]
 VENV_BIN = str(Path(sys.executable).parent)
 
 

@@ -15,16 +15,15 @@ def _checked_config():
     values given with --config/--configfile would never reach them: refuse them.
     """
     try:
-        on_disk = validate_params(read_yaml("params.yaml"), "params.yaml")
-        given = validate_params(dict(config), "snakemake config")
+        raw = read_yaml("params.yaml")
+        if raw != dict(config):
+            raise WorkflowError(
+                "config differs from params.yaml: stages read params.yaml only, so edit "
+                "params.yaml instead of passing --config/--configfile"
+            )
+        return validate_params(raw, "params.yaml")
     except InputError as e:
         raise WorkflowError(str(e))
-    if given != on_disk:
-        raise WorkflowError(
-            "config differs from params.yaml: stages read params.yaml only, so edit "
-            "params.yaml instead of passing --config/--configfile"
-        )
-    return on_disk
 
 
 config.update(_checked_config())
