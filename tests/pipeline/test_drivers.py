@@ -143,8 +143,9 @@ def test_make_demo_runs_the_default_pipeline(workspace, driver):
     venv = Path(sys.executable).parent.parent
     if not (venv / ".installed").exists():
         pytest.skip("the test venv was not made by `make`, so `make demo` would install another")
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy2(REPO / name, workspace / name)  # copy2 keeps the stamp newer than pyproject.toml
+    (workspace / "requirements").mkdir()
+    for name in ("Makefile", "pyproject.toml", "requirements/constraints.txt"):
+        shutil.copy2(REPO / name, workspace / name)  # copy2 keeps the venv's stamp the newest
     (workspace / ".venv").symlink_to(venv)
     run(["make", "demo", f"DRIVER={driver}"], cwd=workspace)
     for d in ("digits", "gauss1d", "ring8", "grid25"):
