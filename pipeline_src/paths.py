@@ -23,3 +23,8 @@ def prepared_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
 def manifest_path(dataset: str, results: Path = RESULTS) -> Path:
     """raw/manifest.json: the files `download` delivered, their checksums and sources."""
     return raw_dir(dataset, results) / "manifest.json"
+
+
+def run_dir(variant: str, seed: int, results: Path = RESULTS) -> Path:
+    """results/runs/{variant}/seed{seed}: everything `train` writes for one run."""
+    return Path(results) / "runs" / variant / f"seed{seed}"

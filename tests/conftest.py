@@ -50,10 +50,12 @@ def default_params() -> dict:
 
 
 def tiny_params() -> dict:
-    """The default params with small toy datasets: the same jobs, seconds to run."""
+    """The default params with small toy datasets and short runs: the same jobs, seconds to run."""
     params = copy.deepcopy(default_params())
     for name in ("gauss1d", "ring8", "grid25"):
         params["datasets"][name].update(n_train=2000, n_test=500)
+    params["train"].update(seeds=[0, 1], steps=20, log_every=10, sample_every=10, checkpoint_every=10,
+                           toy_width=32, toy_depth=2)
     return params
 
 

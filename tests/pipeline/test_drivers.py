@@ -25,9 +25,10 @@ def snakemake_jobs(ws: Path, *extra: str) -> dict[str, dict]:
         if not head or head.group(1) == "all":
             continue
         fields = dict(re.findall(r"^\s{4}(\w+): (.*)$", block, flags=re.M))
-        dataset = re.search(r"dataset=(\w+)", fields["wildcards"]).group(1)
+        wildcards = dict(w.split("=") for w in fields["wildcards"].split(", "))
+        name = wildcards.get("dataset") or f"{wildcards['variant']}-{wildcards['seed']}"  # DVC's matrix naming
         cmd = re.search(r"^(?:Shell command: )?\s*(python -m .*)$", block, flags=re.M).group(1)
-        jobs[f"{head.group(1)}@{dataset}"] = {
+        jobs[f"{head.group(1)}@{name}"] = {
             "cmd": LOG_REDIRECT.sub("", cmd),
             "outputs": sorted(fields["output"].split(", ")),
             "inputs": fields["input"].split(", "),
@@ -50,17 +51,48 @@ def dvc_stages(ws: Path) -> dict[str, dict]:
         }
 
 
-def data_files(ws: Path) -> dict[str, str]:
-    root = ws / "results/data"
-    return {str(p.relative_to(root)): sha256(p) for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != ".snakemake_timestamp"}  # Snakemake's marker, in .dvcignore
+TIMING = ("wall_s", "images_per_s")  # log.csv columns that measure the machine, not the run
 
 
-def test_both_drivers_have_download_and_prepare_for_every_declared_dataset(workspace):
+def result_files(ws: Path) -> dict[str, str]:
+    """sha256 of every output a driver compares; run files that record timing are compared
+    without it (log.csv) or left out (checkpoint.pt carries the log rows)."""
+    out = {}
+    for p in sorted((ws / "results").rglob("*")):
+        rel = str(p.relative_to(ws / "results"))
+        if not p.is_file() or rel.startswith("logs/") or p.name in (".snakemake_timestamp", "checkpoint.pt"):
+            continue
+        if p.name == "log.csv":
+            rows = [line.split(",")[:-len(TIMING)] for line in p.read_text().splitlines()]
+            out[rel] = str(rows)
+        else:
+            out[rel] = sha256(p)
+    return out
+
+
+def expected_jobs(params: dict) -> set[str]:
+    data = {f"{stage}@{d}" for stage in ("download", "prepare") for d in params["datasets"]}
+    runs = {f"train@{v}-{s}" for v in params["variants"] for s in params["train"]["seeds"]}
+    return data | runs
+
+
+def expected_cmd(job: str) -> str:
+    stage, name = job.split("@")
+    if stage == "train":
+        variant, seed = name.rsplit("-", 1)
+        return f"python -m pipeline_src train --variant {variant} --seed {seed}"
+    return f"python -m pipeline_src {stage} --dataset {name}"
+
+
+def dvc_changed(ws: Path) -> set[str]:
+    return set(re.findall(r"^(\S+@\S+):", run(["dvc", "status"], cwd=ws).stdout, flags=re.M))
+
+
+def test_both_drivers_have_a_job_per_dataset_and_per_variant_and_seed(workspace):
     params = tiny_params()
     params["datasets"]["fashion_mnist"] = {"mirrors": ["/usr/share/datasets/fashion-mnist"]}
     write_params(workspace, params)
-    expected = {f"{stage}@{d}" for stage in ("download", "prepare") for d in params["datasets"]}
+    expected = expected_jobs(params)
     assert set(snakemake_jobs(workspace)) == expected
     assert set(dvc_stages(workspace)) == expected
     listed = run(["dvc", "stage", "list", "--name-only"], cwd=workspace).stdout.split()
@@ -71,46 +103,48 @@ def test_stage_commands_outputs_and_sources_agree_between_drivers(workspace):
     smk, dvc = snakemake_jobs(workspace), dvc_stages(workspace)
     assert smk.keys() == dvc.keys()
     for job, s in smk.items():
-        stage, dataset = job.split("@")
-        assert s["cmd"] == dvc[job]["cmd"] == f"python -m pipeline_src {stage} --dataset {dataset}"
+        stage = job.split("@")[0]
+        assert s["cmd"] == dvc[job]["cmd"] == expected_cmd(job)
         assert s["outputs"] == dvc[job]["outputs"], job
         code = [d for d in dvc[job]["deps"] if d.startswith("pipeline_src/")]
         assert sorted(code) == sorted(STAGES[stage].sources), f"dvc.yaml deps of {stage} differ from STAGES"
         assert set(STAGES[stage].sources) <= set(s["inputs"]), job
 
 
-def test_drivers_build_identical_files_and_rerun_only_what_changed(tmp_path, workspace):
-    write_params(workspace, tiny_params())
+def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, workspace):
+    params = tiny_params()  # two seeds
+    params["variants"] = {k: params["variants"][k] for k in ("mm_mlp_digits", "ns_mlp_digits", "ns_toy_ring8")}
+    write_params(workspace, params)
     other = tmp_path / "other"
     run(["cp", "-a", str(workspace), str(other)], cwd=tmp_path)
 
     run(["snakemake", "--cores", "2"], cwd=workspace)
     run(["dvc", "repro"], cwd=other)
-    files = data_files(workspace)
-    assert len(files) == 4 * 4 + 1  # per dataset: train, test, meta, manifest; digits.csv.gz
-    assert files == data_files(other)
+    files = result_files(workspace)
+    n_runs = len(params["variants"]) * len(params["train"]["seeds"])
+    # data: train, test, meta, manifest per dataset + digits.csv.gz; runs: 5 files + 2 samples each
+    assert len(files) == 4 * 4 + 1 + n_runs * 6
+    assert files == result_files(other)
 
     # a second run has nothing to do
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
     assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=other).stdout
 
-    # an edit of one dataset's params re-runs that dataset's jobs only
+    # one hyperparameter of one variant: that variant's train jobs, every seed, nothing else
+    params["variants"]["ns_toy_ring8"]["lr_g"] = 1e-3
     for ws in (workspace, other):
-        params = tiny_params()
-        params["datasets"]["ring8"]["sigma"] = 0.02
         write_params(ws, params)
-    assert set(snakemake_jobs(workspace)) == {"download@ring8", "prepare@ring8"}
-    status = run(["dvc", "status"], cwd=other).stdout
-    assert {"download@ring8:", "prepare@ring8:"} == set(re.findall(r"^(\S+@\S+:)", status, flags=re.M))
+    ring8_runs = {f"train@ns_toy_ring8-{s}" for s in params["train"]["seeds"]}
+    assert set(snakemake_jobs(workspace)) == ring8_runs
+    assert dvc_changed(other) == ring8_runs
 
-    # an edit of prepare's source re-runs prepare, not download
+    # one dataset's params: that dataset's jobs (DVC: the train stages follow once prepare has run,
+    # for every variant, as their data dependency is the prepared-data folder)
+    params["datasets"]["ring8"]["sigma"] = 0.02
     for ws in (workspace, other):
-        with open(ws / "pipeline_src/datasets/toys.py", "a") as f:
-            f.write("\n# edited\n")
-    assert set(snakemake_jobs(workspace)) == {"download@ring8"} | {f"prepare@{d}" for d in tiny_params()["datasets"]}
-    status = run(["dvc", "status"], cwd=other).stdout
-    changed = set(re.findall(r"^(\S+@\S+):", status, flags=re.M))
-    assert changed == {"download@ring8"} | {f"prepare@{d}" for d in tiny_params()["datasets"]}
+        write_params(ws, params)
+    assert set(snakemake_jobs(workspace)) == {"download@ring8", "prepare@ring8"} | ring8_runs
+    assert dvc_changed(other) == {"download@ring8", "prepare@ring8"} | ring8_runs
 
 
 def test_snakemake_refuses_invalid_params_naming_the_key(workspace):
@@ -138,13 +172,19 @@ def test_snakemake_lint_finds_nothing_but_the_missing_conda_env(workspace):
 
 
 @pytest.mark.parametrize("driver", ["snakemake", "dvc"])
-def test_make_demo_runs_the_default_pipeline(workspace, driver):
-    """The README's main command, with each driver, on the embedded default params."""
+def test_make_demo_runs_the_pipeline(workspace, driver):
+    """The README's main command with each driver (on tiny params: the default trains for minutes)."""
+    params = tiny_params()
+    params["train"]["seeds"] = [0]
+    params["variants"] = {k: params["variants"][k] for k in ("ns_mlp_digits", "ns_toy_ring8")}
+    write_params(workspace, params)
     (workspace / "requirements").mkdir()
     for name in ("Makefile", "pyproject.toml", "requirements/constraints.txt"):
         shutil.copy2(REPO / name, workspace / name)
     # Use this test session's venv; `-o` keeps make from reinstalling into it.
     (workspace / ".venv").symlink_to(Path(sys.executable).parent.parent)
     run(["make", "-o", ".venv/.installed", "demo", f"DRIVER={driver}"], cwd=workspace)
-    for d in ("digits", "gauss1d", "ring8", "grid25"):
+    for d in params["datasets"]:
         assert (workspace / f"results/data/{d}/meta.json").is_file()
+    for v in params["variants"]:
+        assert (workspace / f"results/runs/{v}/seed0/generator.pt").is_file()

@@ -2,9 +2,11 @@
 
 from snakemake.utils import validate
 
+from pipeline_src.devices import wants_gpu
+
 from pipeline_src.errors import InputError
-from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import prepared_files, raw_dir
+from pipeline_src.params import read_yaml, resolve_variant, validate_params
+from pipeline_src.paths import prepared_files, run_dir
 from pipeline_src.stages import STAGES
 
 
@@ -30,10 +32,25 @@ config.update(_checked_config())
 validate(config, "../schemas/params.schema.yaml")
 
 DATASETS = list(config["datasets"])
+VARIANTS = list(config["variants"])
+SEEDS = list(config["train"]["seeds"])
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS) or "NO_DATASETS",
+    dataset="|".join(DATASETS),
+    variant="|".join(VARIANTS),
+    seed=r"\d+",
+
+
+def variant_options(variant):
+    options = resolve_variant(config, variant)
+    options.pop("seeds", None)
+    return options
+
+
+def gpu_tokens(device):
+    """1 for jobs that will run on CUDA, so `--resources gpu=N` bounds them."""
+    return 1 if wants_gpu(device) else 0
 
 
 def stage_sources(stage):
@@ -42,4 +59,6 @@ def stage_sources(stage):
 
 
 def all_targets():
-    return [str(prepared_files(d)["meta"]) for d in DATASETS]
+    data = [str(prepared_files(d)["meta"]) for d in DATASETS]
+    runs = [str(run_dir(v, s) / "generator.pt") for v in VARIANTS for s in SEEDS]
+    return data + runs

@@ -1,0 +1,260 @@
+"""Stage `train`: one (variant, seed) -> results/runs/{variant}/seed{seed}/.
+
+Outputs: checkpoint.pt (full state), generator.pt (the weights evaluation uses,
+with what it takes to rebuild the network), log.csv, samples/ (step_{k}.png and
+final.png), diagnostics.json, options.json. While it runs, a resumable
+checkpoint lives in .resume/ (not a declared output, so neither driver deletes
+it before a rerun): a killed run started again continues from it and ends
+with the weights an uninterrupted run would have. SIGTERM (what Slurm sends
+before the time limit) writes that checkpoint, then exits with code 143.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import platform
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import pipeline_src
+from pipeline_src.errors import InputError
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
+from pipeline_src.params import resolve_variant
+from pipeline_src.paths import RESULTS, prepared_files, run_dir
+from pipeline_src.stages.common import log, print_options
+from pipeline_src.training.diagnostics import diagnose, diversity_ratio
+from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
+from pipeline_src.training.samples import write_samples
+
+N_FIXED_IMAGES = 64  # the grid of samples/*.png, from one fixed z per run
+N_FIXED_POINTS = 2000  # points drawn in samples/*.png for toy data
+N_DIVERSITY = 512  # samples compared for the mode-collapse flag
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
+    parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
+
+
+def run_options(params: dict, variant: str) -> dict:
+    if variant not in params["variants"]:
+        raise InputError(f"--variant: {variant!r} is not a key of `variants` in params.yaml "
+                         f"(variants: {', '.join(params['variants'])})")
+    options = resolve_variant(params, variant)
+    options.pop("seeds", None)
+    return options
+
+
+def load_prepared(dataset: str, results: Path) -> tuple[torch.Tensor, dict]:
+    """train.pt after checking it against the sha256 in meta.json."""
+    files = prepared_files(dataset, results)
+    if not files["meta"].is_file():
+        raise InputError(f"{files['meta']}: missing; run the prepare stage for {dataset} first")
+    meta = json.loads(files["meta"].read_text())
+    sha = file_digest(files["train"])
+    if sha != meta["sha256"]["train.pt"]:
+        raise InputError(f"{files['train']}: sha256 {sha} differs from {files['meta']}; "
+                         f"delete results/data/{dataset} and rerun prepare")
+    return torch.load(files["train"], weights_only=True)["x"], meta
+
+
+def fingerprint(options: dict, seed: int, data_sha256: str) -> str:
+    """What a resumable checkpoint must match to be resumed."""
+    return bytes_digest(json.dumps({"options": options, "seed": seed, "data": data_sha256}, sort_keys=True).encode())
+
+
+class Run:
+    """Files of one run and the checkpoint/resume protocol around a Trainer."""
+
+    def __init__(self, folder: Path, trainer: Trainer, options: dict, print_fn=log):
+        self.folder = folder
+        self.trainer = trainer
+        self.options = options
+        self.resume_path = folder / ".resume" / "checkpoint.pt"
+        self.log = print_fn
+
+    def save_resume(self, fp: str) -> None:
+        atomic_write_bytes(self.resume_path, torch_bytes({"fingerprint": fp, "state": self.trainer.state_dict()}))
+
+    def try_resume(self, fp: str) -> bool:
+        if not self.resume_path.is_file():
+            return False
+        try:
+            saved = torch.load(self.resume_path, weights_only=False, map_location=self.trainer.device)
+        except Exception as e:  # a truncated or foreign file: never used, never fatal
+            self.log(f"{self.resume_path}: unreadable ({e.__class__.__name__}: {e}); starting over")
+            return False
+        if saved.get("fingerprint") != fp:
+            self.log(f"{self.resume_path}: written for other options or data; starting over")
+            return False
+        self.trainer.load_state_dict(saved["state"])
+        self.log(f"resuming from step {self.trainer.step} ({self.resume_path})")
+        return True
+
+    def restore_last_good(self) -> None:
+        saved = torch.load(self.resume_path, weights_only=False, map_location=self.trainer.device)
+        bad_rows = self.trainer.rows[len(saved["state"]["rows"]):]
+        self.trainer.load_state_dict(saved["state"])
+        self.trainer.rows.extend(bad_rows)  # keep the rows that showed the divergence
+
+
+def write_log_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def _fixed_z(trainer: Trainer, seed: int) -> torch.Tensor:
+    gen = torch.Generator(trainer.device).manual_seed(10_000 + seed)  # apart from the training stream
+    n = N_FIXED_IMAGES if trainer.data.dtype == torch.uint8 else N_FIXED_POINTS
+    return trainer.sample_z(n, generator=gen)
+
+
+@torch.no_grad()
+def generate(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    was_training = g.training
+    g.eval()  # BatchNorm uses its running statistics; nothing is updated
+    out = g(z)
+    g.train(was_training)
+    return out
+
+
+def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
+    options = run_options(params, variant)
+    folder = run_dir(variant, seed, results)
+    data, meta = load_prepared(options["dataset"], results)
+    device = resolve_device(options["device"])
+    torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
+    data = data.to(device)
+    fp = fingerprint(options, seed, meta["sha256"]["train.pt"])
+    trainer = Trainer(options, data, seed, device)
+    run = Run(folder, trainer, options)
+    if not run.try_resume(fp):
+        run.save_resume(fp)  # step 0: the last good state always exists
+    fixed_z = _fixed_z(trainer, seed)
+    real_for_plots = data[:N_FIXED_POINTS].float() if meta["kind"] == "points" else data[:N_FIXED_IMAGES]
+
+    stop = {"signal": None}
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
+    steps, diverged_at = options["steps"], None
+    bar = _progress(steps, trainer.step)
+    trainer.start_clock()
+    try:
+        while trainer.step < steps:
+            trainer.train_step()
+            s = trainer.step
+            if s % options["log_every"] == 0 or s == steps:
+                row = trainer.log_row()
+                if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
+                    diverged_at = s
+                    log(f"step {s}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
+                        "stopping and keeping the last good checkpoint")
+                    break
+                _report(bar, row, steps)
+            if s % options["sample_every"] == 0 and s < steps:
+                write_samples(folder / "samples" / f"step_{s}.png", generate(trainer.g, fixed_z),
+                              real_for_plots, f"{variant} seed {seed} step {s}")
+            if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
+                if torch.isfinite(trainer.acc).all():
+                    run.save_resume(fp)
+                if stop["signal"] is not None:
+                    log(f"SIGTERM at step {s}: checkpoint written to {run.resume_path}; exiting")
+                    sys.exit(SIGTERM_EXIT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if bar is not None:
+            bar.close()
+
+    if diverged_at is not None:
+        run.restore_last_good()
+    return finish(run, variant, seed, meta, fp, fixed_z, real_for_plots, diverged_at)
+
+
+def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torch.Tensor,
+           real_for_plots: torch.Tensor, diverged_at: int | None) -> dict:
+    trainer, options, folder = run.trainer, run.options, run.folder
+    g_eval = trainer.generator_for_eval()
+    write_samples(folder / "samples" / "final.png", generate(g_eval, fixed_z), real_for_plots,
+                  f"{variant} seed {seed} step {trainer.step}" + (" (diverged)" if diverged_at else ""))
+    diversity = None
+    if diverged_at is None:
+        gen = torch.Generator(trainer.device).manual_seed(20_000 + seed)
+        fake = generate(g_eval, trainer.sample_z(N_DIVERSITY, generator=gen)).float().cpu().numpy()
+        idx = torch.randperm(len(trainer.data), generator=torch.Generator().manual_seed(seed))[:N_DIVERSITY]
+        real = trainer.data[idx.to(trainer.device)].cpu()
+        real = (real.float() / 127.5 - 1).numpy() if real.dtype == torch.uint8 else real.numpy()
+        diversity = diversity_ratio(fake[: len(real)], real)
+    diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
+    atomic_write_json(folder / "diagnostics.json", diagnostics)
+    write_log_csv(folder / "log.csv", trainer.rows)
+    atomic_write_bytes(folder / "generator.pt", torch_bytes({
+        "state_dict": g_eval.state_dict(),
+        "model": options["model"],
+        "shape": list(trainer.data.shape[1:]),
+        "dataset": options["dataset"],
+        "kind": meta["kind"],
+        "options": {k: options[k] for k in ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_width", "toy_depth")},
+        "step": trainer.step,
+        "ema": trainer.ema is not None,
+        "diverged": diverged_at is not None,
+    }))
+    atomic_write_bytes(folder / "checkpoint.pt", torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
+                                                               "options": options, "seed": seed}))
+    atomic_write_json(folder / "options.json", {
+        "variant": variant, "seed": seed, "options": options, "fingerprint": fp,
+        "data": {"dataset": options["dataset"], "train.pt sha256": meta["sha256"]["train.pt"]},
+        "device": _device_name(trainer.device),
+        "versions": {"pipeline_src": pipeline_src.__version__, "torch": torch.__version__,
+                     "cuda": torch.version.cuda, "numpy": np.__version__, "python": platform.python_version()},
+    })
+    shutil.rmtree(run.resume_path.parent, ignore_errors=True)  # finished: nothing to resume
+    flags = [k for k in ("diverged", "saturated", "oscillating", "mode_collapse") if diagnostics.get(k)]
+    log(f"train {variant} seed {seed}: {trainer.step} steps in {trainer.wall_s:.1f} s"
+        + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {folder}")
+    return diagnostics
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _progress(total: int, start: int):
+    """A tqdm bar on a terminal; None (plain log lines) for Slurm/CI logs."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+
+def _report(bar, row: dict, steps: int) -> None:
+    text = (f"loss_d {row['loss_d']:.4f} loss_g {row['loss_g']:.4f} "
+            f"D(x) {row['d_real']:.3f} D(G(z)) {row['d_fake']:.3f}")
+    if bar is None:
+        log(f"step {row['step']}/{steps} {text} {row['images_per_s']} img/s")
+    else:
+        bar.update(row["step"] - bar.n)
+        bar.set_postfix_str(text)
+
+
+def run(args: argparse.Namespace, params: dict) -> None:
+    options = run_options(params, args.variant)
+    if args.seed < 0:
+        raise InputError(f"--seed: {args.seed} is negative")
+    print_options("train", {"variant": args.variant, "seed": args.seed, "options": options})
+    train(args.variant, args.seed, params, Path(args.results))

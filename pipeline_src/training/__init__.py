@@ -1,0 +1,1 @@
+"""GAN training: networks, losses, the Algorithm-1 loop, checkpoints and diagnostics."""

@@ -1,0 +1,82 @@
+"""Failure diagnostics of a run, computed from its log rows (pure functions).
+
+The seed documents' failure modes, made visible:
+- saturation: D wins outright (D(G(z)) -> 0, D loss -> 0) and G's gradient vanishes;
+- equilibrium distance: |D(x) - 0.5| and |D(G(z)) - 0.5| at the end (BCE losses, whose
+  game has its equilibrium at 1/2);
+- oscillation: relative amplitude of the G loss over the end of training;
+- divergence: NaN/Inf in a loss (the loop stops and keeps its last good checkpoint);
+- mode collapse: generated samples much less diverse than real ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pipeline_src.training.losses import BCE_LOSSES
+
+
+def tail(rows: list[dict], fraction: float) -> list[dict]:
+    """The last `fraction` of the rows (at least one)."""
+    k = max(1, math.ceil(len(rows) * fraction))
+    return rows[-k:]
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [r[key] for r in rows if math.isfinite(r[key])]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def diversity_ratio(generated: np.ndarray, real: np.ndarray) -> float:
+    """Mean pairwise L2 distance among generated samples over the same among real ones.
+
+    Both (n, ...) arrays of equal n; ~1 for a generator that covers the data,
+    ~0 when every z maps to (almost) the same output.
+    """
+    def mean_pairwise(a: np.ndarray) -> float:
+        a = a.reshape(len(a), -1).astype(np.float64)
+        sq = (a * a).sum(1)
+        d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * a @ a.T, 0.0)
+        n = len(a)
+        return float(np.sqrt(d2).sum() / (n * (n - 1)))
+
+    real_spread = mean_pairwise(real)
+    return mean_pairwise(generated) / real_spread if real_spread > 0 else float("nan")
+
+
+def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | None,
+             diversity: float | None) -> dict:
+    """diagnostics.json: measured values, and a boolean flag per failure mode."""
+    out: dict = {"loss": loss, "thresholds": thresholds, "n_log_rows": len(rows)}
+    out["diverged"] = diverged_at is not None
+    out["diverged_at_step"] = diverged_at
+    finite_rows = [r for r in rows if all(math.isfinite(r[k]) for k in ("loss_d", "loss_g"))]
+    if not finite_rows:
+        out.update(saturated=None, oscillating=None, equilibrium_distance=None,
+                   mode_collapse=None, diversity_ratio=diversity)
+        return out
+    end = tail(finite_rows, thresholds["tail_fraction"])
+    start = finite_rows[: max(1, len(finite_rows) // 10)]
+    g_grad_end, g_grad_start = _mean(end, "grad_norm_g"), _mean(start, "grad_norm_g")
+    out["grad_norm_g"] = {"start": g_grad_start, "end": g_grad_end}
+    if loss in BCE_LOSSES:
+        d_real, d_fake = _mean(end, "d_real"), _mean(end, "d_fake")
+        out["equilibrium_distance"] = {"d_real": abs(d_real - 0.5), "d_fake": abs(d_fake - 0.5)}
+        out["d_real_end"], out["d_fake_end"] = d_real, d_fake
+        out["saturated"] = bool(
+            d_fake < thresholds["saturation_d_fake"]
+            and g_grad_end < thresholds["vanishing_grad_ratio"] * g_grad_start
+        )
+    else:
+        out["equilibrium_distance"] = None  # hinge / LSGAN / WGAN outputs have no 1/2 equilibrium
+        out["saturated"] = None
+    g_losses = np.array([r["loss_g"] for r in end])
+    scale = max(abs(float(np.mean(g_losses))), 1e-8)
+    out["oscillation"] = float(np.std(g_losses) / scale) if len(g_losses) > 1 else 0.0
+    out["oscillating"] = bool(out["oscillation"] > thresholds["oscillation"])
+    out["diversity_ratio"] = diversity
+    out["mode_collapse"] = None if diversity is None or not math.isfinite(diversity) else bool(
+        diversity < thresholds["collapse_diversity"])
+    return out

@@ -1,0 +1,208 @@
+"""Algorithm 1 of Goodfellow et al. 2014: `d_steps` discriminator updates per generator update.
+
+The prepared data sits on the device (uint8 images stay uint8 until a batch is
+drawn); batches and latents come from one seeded torch.Generator, so a seed
+fixes init, data order and z. Per-step scalars are summed on the device and
+read back once every `log_every` steps (no per-step host sync). The whole state
+(networks, optimisers, EMA, step, accumulators, every RNG) is one checkpoint
+dict, so a resumed run continues exactly where the killed one stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from pipeline_src.training import losses
+from pipeline_src.training.networks import build_networks
+
+LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "wall_s", "images_per_s")
+_ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # accumulated on device
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float in [-1, 1] (the range of G's Tanh); points unchanged."""
+    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
+
+
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    """Global L2 norm of the gradients, as a device tensor (no sync)."""
+    norms = [torch.linalg.vector_norm(p.grad) for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+
+
+@dataclass
+class Trainer:
+    """One (variant, seed) run. `options` are the resolved variant options."""
+
+    options: dict
+    data: torch.Tensor  # (N, C, H, W) uint8 or (N, D) float32, already on `device`
+    seed: int
+    device: torch.device
+    rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        o = self.options
+        torch.manual_seed(self.seed)  # network init
+        self.g, self.d = build_networks(o["model"], tuple(self.data.shape[1:]), o)
+        self.g.to(self.device)
+        self.d.to(self.device)
+        self.ema = copy.deepcopy(self.g).eval().requires_grad_(False) if o["ema"] > 0 else None
+        betas = tuple(o["betas"])
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=o["lr_g"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o["lr_d"], betas=betas)
+        self.gen = torch.Generator(self.device).manual_seed(self.seed)  # data order, z, GP mixing
+        self.step = 0
+        self.acc = torch.zeros(len(_ACC), device=self.device)  # sums since the last log row
+        self.acc_d_count = 0  # D updates summed into acc (d_steps per step)
+        self.acc_g_count = 0
+        self.wall_s = 0.0  # training time of earlier sessions of this run (resume)
+        self._last_log_time = None
+        self._last_log_step = 0
+
+    # ---- sampling -------------------------------------------------------
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        gen = generator or self.gen
+        z_dim = self.options["z_dim"]
+        if self.options["noise"] == "uniform":
+            return torch.rand(n, z_dim, generator=gen, device=gen.device) * 2 - 1
+        return torch.randn(n, z_dim, generator=gen, device=gen.device)
+
+    def real_batch(self) -> torch.Tensor:
+        idx = torch.randint(len(self.data), (self.options["batch_size"],), generator=self.gen, device=self.device)
+        return to_unit_range(self.data[idx])
+
+    # ---- the two updates ------------------------------------------------
+    def d_step(self) -> None:
+        o, loss_kind = self.options, self.options["loss"]
+        real = self.real_batch()
+        with torch.no_grad():
+            fake = self.g(self.sample_z(o["batch_size"]))
+        out_real, out_fake = self.d(real), self.d(fake)
+        loss = losses.d_loss(loss_kind, out_real, out_fake, o["label_smoothing"])
+        if loss_kind == "wgan_gp":
+            eps = torch.rand(len(real), generator=self.gen, device=self.device)
+            loss = loss + o["gp_weight"] * losses.gradient_penalty(self.d, real, fake, eps)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = grad_norm(self.d)
+        self.opt_d.step()
+        self.acc[0] += loss.detach()
+        self.acc[2] += losses.d_output_summary(loss_kind, out_real.detach())
+        self.acc[3] += losses.d_output_summary(loss_kind, out_fake.detach())
+        self.acc[4] += norm
+        self.acc_d_count += 1
+
+    def g_step(self) -> None:
+        o = self.options
+        self.d.requires_grad_(False)  # G's update needs no gradients of D's weights
+        loss = losses.g_loss(o["loss"], self.d(self.g(self.sample_z(o["batch_size"]))))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d.requires_grad_(True)
+        norm = grad_norm(self.g)
+        self.opt_g.step()
+        if self.ema is not None:
+            self.update_ema()
+        self.acc[1] += loss.detach()
+        self.acc[5] += norm
+        self.acc_g_count += 1
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = self.options["ema"]
+        for e, p in zip(self.ema.parameters(), self.g.parameters()):
+            e.lerp_(p, 1.0 - decay)
+        for e, b in zip(self.ema.buffers(), self.g.buffers()):
+            e.copy_(b)  # BatchNorm statistics follow G
+
+    def train_step(self) -> None:
+        for _ in range(self.options["d_steps"]):
+            self.d_step()
+        self.g_step()
+        self.step += 1
+
+    # ---- logging ----------------------------------------------------------
+    def log_row(self) -> dict:
+        """Average the accumulators into one log.csv row (one host sync) and reset them."""
+        now = time.perf_counter()
+        sums = self.acc.tolist()
+        d_n, g_n = max(self.acc_d_count, 1), max(self.acc_g_count, 1)
+        row = {"step": self.step}
+        for i, name in enumerate(_ACC):
+            row[name] = sums[i] / (g_n if name in ("loss_g", "grad_norm_g") else d_n)
+        elapsed = now - (self._last_log_time or now)
+        self.wall_s += elapsed
+        steps = self.step - self._last_log_step
+        images = steps * self.options["batch_size"] * (self.options["d_steps"] + 1)  # real seen by D + generated for G
+        row["wall_s"] = round(self.wall_s, 3)
+        row["images_per_s"] = round(images / elapsed, 1) if elapsed > 0 else float("nan")
+        self.acc.zero_()
+        self.acc_d_count = self.acc_g_count = 0
+        self._last_log_time, self._last_log_step = now, self.step
+        self.rows.append(row)
+        return row
+
+    def start_clock(self) -> None:
+        self._last_log_time = time.perf_counter()
+        self._last_log_step = self.step
+
+    # ---- state ------------------------------------------------------------
+    def generator_for_eval(self) -> nn.Module:
+        return self.ema if self.ema is not None else self.g
+
+    def state_dict(self) -> dict:
+        state = {
+            "step": self.step,
+            "g": self.g.state_dict(),
+            "d": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "acc": self.acc.cpu(),
+            "acc_counts": (self.acc_d_count, self.acc_g_count),
+            "rows": list(self.rows),
+            "wall_s": self.wall_s,
+            "rng": {
+                "generator": self.gen.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+            },
+        }
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = state["step"]
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.acc.copy_(state["acc"].to(self.device))
+        self.acc_d_count, self.acc_g_count = state["acc_counts"]
+        self.rows = list(state["rows"])
+        self.wall_s = state["wall_s"]
+        rng = state["rng"]
+        self.gen.set_state(rng["generator"])
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])

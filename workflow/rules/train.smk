@@ -1,0 +1,25 @@
+# Stage `train`: one job per (variant, seed).
+
+
+rule train:
+    input:
+        stage_sources("train"),
+        data=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["train"]),
+        meta=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["meta"]),
+    output:
+        checkpoint="results/runs/{variant}/seed{seed}/checkpoint.pt",
+        generator="results/runs/{variant}/seed{seed}/generator.pt",
+        log_csv="results/runs/{variant}/seed{seed}/log.csv",
+        diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
+        options="results/runs/{variant}/seed{seed}/options.json",
+        samples=directory("results/runs/{variant}/seed{seed}/samples"),
+    params:
+        # the resolved options: a change of `train` defaults or of this variant re-runs it
+        options=lambda wc: variant_options(wc.variant),
+    threads: lambda wc: variant_options(wc.variant)["cpu_threads"]
+    resources:
+        gpu=lambda wc: gpu_tokens(variant_options(wc.variant)["device"]),
+    log:
+        "results/logs/train/{variant}/seed{seed}.log",
+    shell:
+        "python -m pipeline_src train --variant {wildcards.variant} --seed {wildcards.seed} 2> {log}"
