@@ -90,7 +90,7 @@ class Run:
         if not self.resume_path.is_file():
             return False
         try:
-            saved = torch.load(self.resume_path, weights_only=False, map_location=self.trainer.device)
+            saved = torch.load(self.resume_path, weights_only=False, map_location="cpu")  # RNG states must stay CPU tensors
         except Exception as e:  # a truncated or foreign file: never used, never fatal
             self.log(f"{self.resume_path}: unreadable ({e.__class__.__name__}: {e}); starting over")
             return False
@@ -102,7 +102,7 @@ class Run:
         return True
 
     def restore_last_good(self) -> None:
-        saved = torch.load(self.resume_path, weights_only=False, map_location=self.trainer.device)
+        saved = torch.load(self.resume_path, weights_only=False, map_location="cpu")  # RNG states must stay CPU tensors
         bad_rows = self.trainer.rows[len(saved["state"]["rows"]):]
         self.trainer.load_state_dict(saved["state"])
         self.trainer.rows.extend(bad_rows)  # keep the rows that showed the divergence

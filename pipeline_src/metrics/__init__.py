@@ -1,0 +1,1 @@
+"""Metrics: pure array functions (features -> statistics -> distance); I/O lives in the stages."""
