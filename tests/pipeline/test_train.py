@@ -194,3 +194,26 @@ def test_gauss1d_generator_moves_toward_the_target_mean(tmp_path, run_stage):
     # (seed 0 reached 3.91 here; 0.5 leaves room across platforms without accepting a non-learner)
     assert abs(initial - 4.0) > 3.0
     assert abs(final - 4.0) < 0.5
+
+
+def test_training_on_unprepared_data_exits_2_naming_the_file(tmp_path, run_stage):
+    write_params(tmp_path, tiny_params())
+    result = train(run_stage, tmp_path, "ns_toy_ring8", check=False)
+    assert result.returncode == 2
+    assert "results/data/ring8/meta.json: missing; run the prepare stage for ring8 first" in result.stderr
+    assert not (tmp_path / "results/runs").exists()
+
+
+def test_corrupt_prepared_tensor_is_refused_naming_the_file(tmp_path, run_stage):
+    ws = prepared(run_stage, tmp_path, tiny_params(), "ring8")
+    data = ws / "results/data/ring8/train.pt"
+    data.write_bytes(data.read_bytes()[:-64])
+    result = train(run_stage, ws, "ns_toy_ring8", check=False)
+    assert result.returncode == 2
+    assert "results/data/ring8/train.pt: sha256" in result.stderr and "rerun prepare" in result.stderr
+
+
+def test_unknown_variant_exits_2(tmp_path, run_stage):
+    write_params(tmp_path, tiny_params())
+    result = train(run_stage, tmp_path, "nope", check=False)
+    assert result.returncode == 2 and "--variant: 'nope' is not a key of `variants`" in result.stderr

@@ -114,7 +114,7 @@ def test_missing_params_file_exits_2(tmp_path, capsys):
 
 def test_help_lists_every_stage(tmp_path):
     out = cli(["--help"], cwd=tmp_path).stdout
-    for stage in ("download", "prepare"):
+    for stage, option in (("download", "--dataset"), ("prepare", "--dataset"), ("train", "--variant")):
         assert stage in out
-        assert "--dataset" in cli([stage, "--help"], cwd=tmp_path).stdout
+        assert option in cli([stage, "--help"], cwd=tmp_path).stdout
 
