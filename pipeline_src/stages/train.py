@@ -55,6 +55,13 @@ def run_options(params: dict, variant: str) -> dict:
     return options
 
 
+def resolved_steps(options: dict, n_train: int) -> int:
+    """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
+    if options.get("epochs"):
+        return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
+    return options["steps"]
+
+
 def load_prepared(dataset: str, results: Path) -> tuple[torch.Tensor, dict]:
     """train.pt after checking it against the sha256 in meta.json."""
     files = prepared_files(dataset, results)
@@ -149,7 +156,8 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
 
     stop = {"signal": None}
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
-    steps, diverged_at = options["steps"], None
+    steps, diverged_at = resolved_steps(options, len(data)), None
+    options["steps"] = steps  # recorded in options.json
     bar = _progress(steps, trainer.step)
     trainer.start_clock()
     try:

@@ -10,6 +10,7 @@ dict, so a resumed run continues exactly where the killed one stopped.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import time
@@ -59,9 +60,17 @@ class Trainer:
         o = self.options
         torch.manual_seed(self.seed)  # network init
         self.g, self.d = build_networks(o["model"], tuple(self.data.shape[1:]), o)
-        self.g.to(self.device)
-        self.d.to(self.device)
+        memory_format = torch.channels_last if o["channels_last"] and self.data.dim() == 4 else torch.contiguous_format
+        self.g.to(self.device, memory_format=memory_format)
+        self.d.to(self.device, memory_format=memory_format)
         self.ema = copy.deepcopy(self.g).eval().requires_grad_(False) if o["ema"] > 0 else None
+        # The modules above own the weights (checkpoints, EMA); the steps call these,
+        # which are the same modules compiled when `compile` is on.
+        self.g_fwd = torch.compile(self.g) if o["compile"] else self.g
+        self.d_fwd = torch.compile(self.d) if o["compile"] else self.d
+        self._memory_format = memory_format
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
         betas = tuple(o["betas"])
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=o["lr_g"], betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o["lr_d"], betas=betas)
@@ -84,19 +93,28 @@ class Trainer:
 
     def real_batch(self) -> torch.Tensor:
         idx = torch.randint(len(self.data), (self.options["batch_size"],), generator=self.gen, device=self.device)
-        return to_unit_range(self.data[idx])
+        x = to_unit_range(self.data[idx])
+        return x.contiguous(memory_format=self._memory_format) if x.dim() == 4 else x
+
+    def autocast(self):
+        """bf16 autocast around the forward passes when `amp_bf16` is on (losses stay float32)."""
+        if not self.options["amp_bf16"]:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     # ---- the two updates ------------------------------------------------
     def d_step(self) -> None:
         o, loss_kind = self.options, self.options["loss"]
         real = self.real_batch()
-        with torch.no_grad():
-            fake = self.g(self.sample_z(o["batch_size"]))
-        out_real, out_fake = self.d(real), self.d(fake)
+        with torch.no_grad(), self.autocast():
+            fake = self.g_fwd(self.sample_z(o["batch_size"]))
+        with self.autocast():
+            out_real, out_fake = self.d_fwd(real).float(), self.d_fwd(fake).float()
         loss = losses.d_loss(loss_kind, out_real, out_fake, o["label_smoothing"])
         if loss_kind == "wgan_gp":
             eps = torch.rand(len(real), generator=self.gen, device=self.device)
-            loss = loss + o["gp_weight"] * losses.gradient_penalty(self.d, real, fake, eps)
+            # the penalty differentiates twice: eager D (compiled graphs do not support it), float32
+            loss = loss + o["gp_weight"] * losses.gradient_penalty(self.d, real, fake.float(), eps)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.d)
@@ -110,7 +128,9 @@ class Trainer:
     def g_step(self) -> None:
         o = self.options
         self.d.requires_grad_(False)  # G's update needs no gradients of D's weights
-        loss = losses.g_loss(o["loss"], self.d(self.g(self.sample_z(o["batch_size"]))))
+        with self.autocast():
+            out = self.d_fwd(self.g_fwd(self.sample_z(o["batch_size"]))).float()
+        loss = losses.g_loss(o["loss"], out)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.d.requires_grad_(True)

@@ -217,3 +217,30 @@ def test_unknown_variant_exits_2(tmp_path, run_stage):
     write_params(tmp_path, tiny_params())
     result = train(run_stage, tmp_path, "nope", check=False)
     assert result.returncode == 2 and "--variant: 'nope' is not a key of `variants`" in result.stderr
+
+
+@pytest.mark.parametrize("option", [{"amp_bf16": True}, {"compile": True}, {"channels_last": True}])
+def test_speed_options_train_and_keep_losses_finite(tmp_path, run_stage, option):
+    """bf16 autocast, torch.compile (WGAN-GP: the penalty stays eager) and channels_last
+    run on CPU; whether they pay off is the Performance benchmark's question."""
+    params = tiny_params()
+    params["datasets"]["digits"].update(side=16, resize="bilinear")
+    params["train"].update(steps=6, log_every=3, dcgan_width=8)
+    model, loss = ("dcgan", "wgan_gp") if "compile" in option or "channels_last" in option else ("mlp", "hinge")
+    params["variants"] = {"v": {"dataset": "digits", "model": model, "loss": loss, **option}}
+    ws = prepared(run_stage, tmp_path, params, "digits")
+    train(run_stage, ws, "v")
+    rows = read_log(run_folder(ws, "v"))
+    assert len(rows) == 2 and all(math.isfinite(float(r[k])) for r in rows for k in ("loss_d", "loss_g"))
+    g, saved = load_generator(run_folder(ws, "v"))  # weights saved without torch.compile's prefixes
+    assert g(torch.randn(2, saved["options"]["z_dim"])).shape == (2, 1, 16, 16)
+
+
+def test_epochs_set_the_number_of_steps(tmp_path, run_stage):
+    params = tiny_params()
+    params["train"].update(epochs=0.5, batch_size=100, log_every=5)
+    ws = prepared(run_stage, tmp_path, params, "ring8")
+    train(run_stage, ws, "ns_toy_ring8")
+    options = json.loads((run_folder(ws, "ns_toy_ring8") / "options.json").read_text())["options"]
+    assert options["steps"] == 10  # ceil(0.5 * 2000 / 100)
+    assert int(read_log(run_folder(ws, "ns_toy_ring8"))[-1]["step"]) == 10
