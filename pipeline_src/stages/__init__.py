@@ -52,7 +52,7 @@ register(Stage(
     "train",
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
-    _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/training/__init__.py",
+    _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/devices.py", "pipeline_src/training/__init__.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/losses.py",
                "pipeline_src/training/loop.py", "pipeline_src/training/diagnostics.py",
                "pipeline_src/training/samples.py"),

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import pipeline_src
+from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
 from pipeline_src.params import resolve_variant
@@ -265,4 +266,7 @@ def run(args: argparse.Namespace, params: dict) -> None:
     if args.seed < 0:
         raise InputError(f"--seed: {args.seed} is negative")
     print_options("train", {"variant": args.variant, "seed": args.seed, "options": options})
-    train(args.variant, args.seed, params, Path(args.results))
+    with gpu_for_this_process(options["device"]) as gpu:  # before torch initialises CUDA
+        if gpu is not None:
+            log(f"train: using GPU {gpu}")
+        train(args.variant, args.seed, params, Path(args.results))

@@ -1,0 +1,91 @@
+"""GPU claiming without a GPU: fake device lists, real flock locks across processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline_src.devices import claim_gpu, gpu_for_this_process, visible_gpus
+
+
+def test_visible_gpus_follow_cuda_visible_devices():
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,2"}) == ["0", "2"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+
+
+def test_visible_gpus_from_device_nodes(tmp_path):
+    for name in ("nvidia0", "nvidia1", "nvidia10", "nvidiactl", "nvidia-uvm"):
+        (tmp_path / name).touch()
+    assert visible_gpus({}, dev=str(tmp_path)) == ["0", "1", "10"]
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from pipeline_src.devices import claim_gpu
+with claim_gpu(sys.argv[2].split(','), Path(sys.argv[1])) as gpu:
+    print(gpu, flush=True)
+    time.sleep(60)
+"""
+
+
+def hold(lock_dir, gpus):
+    """A separate process that claims a GPU and keeps it; returns (process, gpu id)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_dir), ",".join(gpus)],
+                            stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def test_concurrent_jobs_get_different_gpus_and_a_dead_holder_frees_its_gpu(tmp_path):
+    gpus = ["0", "1"]
+    a, gpu_a = hold(tmp_path, gpus)
+    b, gpu_b = hold(tmp_path, gpus)
+    try:
+        assert {gpu_a, gpu_b} == {"0", "1"}
+        with pytest.raises(TimeoutError, match="stayed claimed"):
+            with claim_gpu(gpus, tmp_path, poll_s=0.05, timeout_s=0.3):
+                pass
+        a.send_signal(signal.SIGKILL)  # the kernel drops a dead process's lock
+        a.wait()
+        with claim_gpu(gpus, tmp_path, poll_s=0.05, timeout_s=5) as gpu:
+            assert gpu == gpu_a
+    finally:
+        for p in (a, b):
+            p.kill()
+            p.wait()
+
+
+def test_a_waiting_job_gets_the_gpu_once_it_is_released(tmp_path):
+    a, gpu_a = hold(tmp_path, ["0"])
+    try:
+        start = time.monotonic()
+        subprocess.Popen(["sh", "-c", f"sleep 0.5; kill {a.pid}"])
+        with claim_gpu(["0"], tmp_path, poll_s=0.05, timeout_s=10) as gpu:
+            assert gpu == "0" and time.monotonic() - start >= 0.4
+    finally:
+        a.kill()
+        a.wait()
+
+
+def test_a_cuda_job_pins_cuda_visible_devices_to_its_claim(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    with gpu_for_this_process("cuda") as gpu:
+        assert gpu == "3" and os.environ["CUDA_VISIBLE_DEVICES"] == "3"
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # a second job of the same machine
+        with gpu_for_this_process("cuda") as second:
+            assert second == "5"
+
+
+def test_cpu_jobs_claim_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    with gpu_for_this_process("cpu") as gpu:
+        assert gpu is None and os.environ["CUDA_VISIBLE_DEVICES"] == "0,1"
+    assert list(tmp_path.iterdir()) == []
