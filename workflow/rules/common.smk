@@ -48,6 +48,11 @@ def variant_options(variant):
     return options
 
 
+def job_resource(stage, key):
+    """`resources.<stage>.<key>` of params.yaml, else `resources.default.<key>`."""
+    return {**config["resources"]["default"], **config["resources"].get(stage, {})}[key]
+
+
 def gpu_tokens(device):
     """1 for jobs that will run on CUDA, so `--resources gpu=N` bounds them."""
     return 1 if wants_gpu(device) else 0

@@ -9,6 +9,9 @@ rule download:
     params:
         # the rule re-runs when these params change (Snakemake's params rerun trigger)
         options=lambda wc: {"download": config["download"], "dataset": config["datasets"][wc.dataset]},
+    resources:
+        runtime=job_resource("download", "runtime_min"),
+        mem_mb=job_resource("download", "mem_mb"),
     log:
         "results/logs/download/{dataset}.log",
     shell:
@@ -25,6 +28,9 @@ rule prepare:
         meta="results/data/{dataset}/meta.json",
     params:
         options=lambda wc: {"prepare": config["prepare"], "dataset": config["datasets"][wc.dataset]},
+    resources:
+        runtime=job_resource("prepare", "runtime_min"),
+        mem_mb=job_resource("prepare", "mem_mb"),
     log:
         "results/logs/prepare/{dataset}.log",
     shell:

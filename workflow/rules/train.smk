@@ -19,6 +19,8 @@ rule train:
     threads: lambda wc: variant_options(wc.variant)["cpu_threads"]
     resources:
         gpu=lambda wc: gpu_tokens(variant_options(wc.variant)["device"]),
+        runtime=job_resource("train", "runtime_min"),
+        mem_mb=job_resource("train", "mem_mb"),
     log:
         "results/logs/train/{variant}/seed{seed}.log",
     shell:
