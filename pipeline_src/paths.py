@@ -28,3 +28,8 @@ def manifest_path(dataset: str, results: Path = RESULTS) -> Path:
 def run_dir(variant: str, seed: int, results: Path = RESULTS) -> Path:
     """results/runs/{variant}/seed{seed}: everything `train` writes for one run."""
     return Path(results) / "runs" / variant / f"seed{seed}"
+
+
+def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:
+    """results/.stamps/{stage}/{name}.json: the resolved params one job was asked to use."""
+    return Path(results) / ".stamps" / stage / f"{name}.json"

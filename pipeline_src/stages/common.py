@@ -33,3 +33,45 @@ def dataset_rngs(seed: int, name: str, n: int) -> list[np.random.Generator]:
     """n independent generators for one dataset: fixed by (seed, name), independent across names."""
     root = np.random.SeedSequence([seed, zlib.crc32(name.encode())])
     return [np.random.default_rng(s) for s in root.spawn(n)]
+
+
+def job_options(stage: str, params: dict, name: str) -> dict:
+    """The params one job depends on: what its stamp records and what the Snakemake
+    rule passes as `params:` (one definition for the stage, the Snakefile and the stamp)."""
+    if stage in ("download", "prepare"):
+        return {stage: params[stage], "dataset": dataset_options(params, name)}
+    if stage == "train":
+        from pipeline_src.params import resolve_variant
+
+        variant = name.rsplit("-", 1)[0]
+        options = resolve_variant(params, variant)
+        options.pop("seeds", None)
+        return options
+    raise ValueError(f"no job options for stage {stage!r}")
+
+
+def write_stamp(stage: str, name: str, options: dict, results) -> bool:
+    """Record the params a job runs with, unless its stamp already records them.
+
+    Stages call it before writing any output, and the Snakefile at DAG time.
+    Each rewrite carries a fresh token, so the stamp's content changes even when
+    the params go back to values Snakemake has seen (Snakemake skips an input
+    that is newer than the outputs if its checksum equals the recorded one).
+    Returns whether it wrote.
+    """
+    import json
+    import os
+    import time
+
+    from pipeline_src.io import atomic_write_json, to_json
+    from pipeline_src.paths import params_stamp
+
+    path = params_stamp(stage, name, results)
+    wanted = json.loads(to_json(options))  # as it reads back from the file
+    try:
+        if json.loads(path.read_text()).get("options") == wanted:
+            return False
+    except (OSError, ValueError, AttributeError):
+        pass
+    atomic_write_json(path, {"options": wanted, "token": f"{time.time_ns()}-{os.getpid()}"})
+    return True

@@ -16,7 +16,7 @@ from pipeline_src.download import FetchOptions, expand_mirrors, fetch
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_dir, atomic_path, atomic_write_json, file_digest
 from pipeline_src.paths import RESULTS, manifest_path, raw_dir
-from pipeline_src.stages.common import dataset_options, log, print_options
+from pipeline_src.stages.common import dataset_options, job_options, log, print_options, write_stamp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
@@ -65,6 +65,7 @@ def download(name: str, params: dict, results: Path = RESULTS) -> Path:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("download", {"dataset": args.dataset, "download": params["download"],
-                               f"datasets.{args.dataset}": dataset_options(params, args.dataset)})
+    options = job_options("download", params, args.dataset)
+    print_options("download", options)
+    write_stamp("download", args.dataset, options, Path(args.results))
     download(args.dataset, params, Path(args.results))

@@ -19,7 +19,7 @@ from pipeline_src.datasets import images, toys
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
-from pipeline_src.stages.common import dataset_options, dataset_rngs, log, print_options
+from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, print_options, write_stamp
 
 Split = tuple[np.ndarray, np.ndarray]  # (x, y)
 
@@ -124,6 +124,7 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
     options = dataset_options(params, name)
     seed = params["prepare"]["seed"]
     manifest = read_manifest(name, results)
+    write_stamp("prepare", name, job_options("prepare", params, name), results)  # before any output
     splits = build(name, raw_dir(name, results), options, seed)
     out = prepared_files(name, results)
     meta = describe(name, splits)
@@ -146,6 +147,6 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("prepare", {"dataset": args.dataset, "prepare": params["prepare"],
-                              f"datasets.{args.dataset}": dataset_options(params, args.dataset)})
+    options = job_options("prepare", params, args.dataset)
+    print_options("prepare", options)
     prepare(args.dataset, params, Path(args.results))

@@ -29,9 +29,8 @@ import pipeline_src
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
-from pipeline_src.params import resolve_variant
 from pipeline_src.paths import RESULTS, prepared_files, run_dir
-from pipeline_src.stages.common import log, print_options
+from pipeline_src.stages.common import job_options, log, print_options, write_stamp
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
 from pipeline_src.training.samples import write_samples
@@ -51,9 +50,7 @@ def run_options(params: dict, variant: str) -> dict:
     if variant not in params["variants"]:
         raise InputError(f"--variant: {variant!r} is not a key of `variants` in params.yaml "
                          f"(variants: {', '.join(params['variants'])})")
-    options = resolve_variant(params, variant)
-    options.pop("seeds", None)
-    return options
+    return job_options("train", params, f"{variant}-0")
 
 
 def resolved_steps(options: dict, n_train: int) -> int:
@@ -144,6 +141,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     options = run_options(params, variant)
     folder = run_dir(variant, seed, results)
     data, meta = load_prepared(options["dataset"], results)
+    write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
     device = resolve_device(options["device"])
     torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
     data = data.to(device)

@@ -60,7 +60,7 @@ def result_files(ws: Path) -> dict[str, str]:
     out = {}
     for p in sorted((ws / "results").rglob("*")):
         rel = str(p.relative_to(ws / "results"))
-        if not p.is_file() or rel.startswith("logs/") or p.name in (".snakemake_timestamp", "checkpoint.pt"):
+        if not p.is_file() or rel.startswith(("logs/", ".stamps/")) or p.name in (".snakemake_timestamp", "checkpoint.pt"):
             continue
         if p.name == "log.csv":
             rows = [line.split(",")[:-len(TIMING)] for line in p.read_text().splitlines()]
@@ -145,6 +145,31 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
         write_params(ws, params)
     assert set(snakemake_jobs(workspace)) == {"download@ring8", "prepare@ring8"} | ring8_runs
     assert dvc_changed(other) == {"download@ring8", "prepare@ring8"} | ring8_runs
+
+
+def test_switching_drivers_never_leaves_stale_results(workspace):
+    """Snakemake keeps no record of what `dvc repro` wrote, and DVC none of what Snakemake
+    wrote: a params change made under one driver must still re-run under the other."""
+    params = tiny_params()
+    params["datasets"] = {"ring8": params["datasets"]["ring8"]}
+    params["variants"] = {"ns_toy_ring8": params["variants"]["ns_toy_ring8"]}
+    params["train"]["seeds"] = [0]
+    write_params(workspace, params)
+    run(["snakemake", "--cores", "2"], cwd=workspace)  # built with lr_g = 2e-4 (P1)
+
+    changed = {**params, "train": {**params["train"], "lr_g": 1e-3}}
+    write_params(workspace, changed)
+    run(["dvc", "repro"], cwd=workspace)  # DVC rebuilds with lr_g = 1e-3 (P2)
+
+    write_params(workspace, params)  # back to P1: Snakemake's own records say P1 is built...
+    assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0"}  # ...but the outputs are P2's
+    run(["snakemake", "--cores", "2"], cwd=workspace)
+    options = (workspace / "results/runs/ns_toy_ring8/seed0/options.json").read_text()
+    assert '"lr_g": 0.0002' in options
+
+    # and DVC, whose lock says P2 for outputs Snakemake just rebuilt with P1, re-runs too
+    assert "train@ns_toy_ring8-0" in dvc_changed(workspace)
+    assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
 
 
 def test_snakemake_refuses_invalid_params_naming_the_key(workspace):

@@ -1,13 +1,13 @@
-# Shared by every rule: params validation, target lists, per-stage sources.
+# Shared by every rule: params validation, target lists, per-stage sources, params stamps.
 
 from snakemake.utils import validate
 
 from pipeline_src.devices import wants_gpu
-
 from pipeline_src.errors import InputError
-from pipeline_src.params import read_yaml, resolve_variant, validate_params
-from pipeline_src.paths import prepared_files, run_dir
+from pipeline_src.params import read_yaml, validate_params
+from pipeline_src.paths import RESULTS, params_stamp, prepared_files, run_dir
 from pipeline_src.stages import STAGES
+from pipeline_src.stages.common import job_options, write_stamp
 
 
 def _checked_config():
@@ -43,9 +43,7 @@ wildcard_constraints:
 
 
 def variant_options(variant):
-    options = resolve_variant(config, variant)
-    options.pop("seeds", None)
-    return options
+    return job_options("train", config, f"{variant}-0")
 
 
 def job_resource(stage, key):
@@ -56,6 +54,19 @@ def job_resource(stage, key):
 def gpu_tokens(device):
     """1 for jobs that will run on CUDA, so `--resources gpu=N` bounds them."""
     return 1 if wants_gpu(device) else 0
+
+
+def stamp(stage, name):
+    """results/.stamps/{stage}/{name}.json, an input of the job.
+
+    Every stage writes its stamp (the params it runs with) before its outputs,
+    whichever driver runs it. Snakemake's own params trigger only knows what
+    Snakemake ran; here, when params.yaml no longer matches the stamp, the stamp
+    is rewritten (new content, newer than the outputs) and the job re-runs, so
+    switching between Snakemake and DVC never leaves stale results.
+    """
+    write_stamp(stage, name, job_options(stage, config, name), RESULTS)
+    return str(params_stamp(stage, name))
 
 
 def stage_sources(stage):

@@ -4,11 +4,12 @@
 rule download:
     input:
         stage_sources("download"),
+        stamp=lambda wc: stamp("download", wc.dataset),
     output:
         directory("results/data/{dataset}/raw"),
     params:
         # the rule re-runs when these params change (Snakemake's params rerun trigger)
-        options=lambda wc: {"download": config["download"], "dataset": config["datasets"][wc.dataset]},
+        options=lambda wc: job_options("download", config, wc.dataset),
     resources:
         runtime=job_resource("download", "runtime_min"),
         mem_mb=job_resource("download", "mem_mb"),
@@ -21,13 +22,14 @@ rule download:
 rule prepare:
     input:
         stage_sources("prepare"),
+        stamp=lambda wc: stamp("prepare", wc.dataset),
         raw="results/data/{dataset}/raw",
     output:
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
         meta="results/data/{dataset}/meta.json",
     params:
-        options=lambda wc: {"prepare": config["prepare"], "dataset": config["datasets"][wc.dataset]},
+        options=lambda wc: job_options("prepare", config, wc.dataset),
     resources:
         runtime=job_resource("prepare", "runtime_min"),
         mem_mb=job_resource("prepare", "mem_mb"),

@@ -4,6 +4,7 @@
 rule train:
     input:
         stage_sources("train"),
+        stamp=lambda wc: stamp("train", f"{wc.variant}-{wc.seed}"),
         data=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["train"]),
         meta=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["meta"]),
     output:
