@@ -44,4 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the machine, not the input: disk full, permissions, ...
+        message = e.strerror or str(e)
+        if e.filename and str(e.filename) not in message:
+            message = f"{e.filename}: {message}"
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     return 0

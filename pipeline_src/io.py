@@ -57,6 +57,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
+    except OSError as e:  # disk full, file too large, permissions: say which output
+        tmp_path.unlink(missing_ok=True)
+        raise OSError(e.errno, f"{path}: cannot write ({e.strerror or e}); "
+                               "the previous version, if any, is kept") from e
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

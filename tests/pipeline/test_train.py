@@ -244,3 +244,14 @@ def test_epochs_set_the_number_of_steps(tmp_path, run_stage):
     options = json.loads((run_folder(ws, "ns_toy_ring8") / "options.json").read_text())["options"]
     assert options["steps"] == 10  # ceil(0.5 * 2000 / 100)
     assert int(read_log(run_folder(ws, "ns_toy_ring8"))[-1]["step"]) == 10
+
+
+def test_an_unwritable_checkpoint_stops_the_run_naming_the_path(tmp_path, run_stage):
+    ws = prepared(run_stage, tmp_path, tiny_params(), "ring8")
+    blocker = run_folder(ws, "ns_toy_ring8") / ".resume"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")  # the checkpoint folder cannot be created
+    result = train(run_stage, ws, "ns_toy_ring8", check=False)
+    assert result.returncode == 1
+    assert "error: results/runs/ns_toy_ring8/seed0/.resume: File exists" in result.stderr
+    assert not (run_folder(ws, "ns_toy_ring8") / "generator.pt").exists()

@@ -55,3 +55,28 @@ def test_torch_bytes_do_not_depend_on_file_name():
 
     obj = {"x": torch.arange(12, dtype=torch.uint8).reshape(3, 4)}
     assert torch_bytes(obj) == torch_bytes({"x": obj["x"].clone()})
+
+
+FILE_TOO_LARGE = """
+import resource, sys
+from pipeline_src.io import atomic_write_bytes
+target = sys.argv[1]
+atomic_write_bytes(target, b"previous checkpoint")
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # as if the disk filled up at 1 MiB
+try:
+    atomic_write_bytes(target, b"x" * (4 << 20))
+except OSError as e:
+    print(e.strerror)
+"""
+
+
+def test_a_write_that_fails_for_lack_of_space_names_the_file_and_keeps_the_previous_one(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "checkpoint.pt"
+    out = subprocess.run([sys.executable, "-c", FILE_TOO_LARGE, str(target)], capture_output=True, text=True,
+                         check=True).stdout
+    assert f"{target}: cannot write" in out and "previous version, if any, is kept" in out
+    assert target.read_bytes() == b"previous checkpoint"
+    assert os.listdir(tmp_path) == ["checkpoint.pt"]  # no temporary file left
