@@ -23,7 +23,8 @@ def test_schema_defaults_fill_omitted_keys():
     raw["datasets"]["fashion_mnist"] = None  # `fashion_mnist:` alone means all defaults
     del raw["download"]["timeout_s"]
     params = validate_params(raw)
-    assert params["datasets"]["fashion_mnist"] == {"mirrors": ["torchvision"], "side": 32, "resize": "pad"}
+    assert params["datasets"]["fashion_mnist"] == {
+        "mirrors": ["/usr/share/datasets/fashion-mnist", "torchvision"], "side": 32, "resize": "pad"}
     assert params["download"]["timeout_s"] == 60
 
 
