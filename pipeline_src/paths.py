@@ -33,3 +33,8 @@ def run_dir(variant: str, seed: int, results: Path = RESULTS) -> Path:
 def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:
     """results/.stamps/{stage}/{name}.json: the resolved params one job was asked to use."""
     return Path(results) / ".stamps" / stage / f"{name}.json"
+
+
+def metrics_file(variant: str, seed: int, results: Path = RESULTS) -> Path:
+    """results/metrics/{variant}/seed{seed}.json: one flat JSON per run (DVC metrics)."""
+    return Path(results) / "metrics" / variant / f"seed{seed}.json"

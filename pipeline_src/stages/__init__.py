@@ -57,3 +57,11 @@ register(Stage(
                "pipeline_src/training/loop.py", "pipeline_src/training/diagnostics.py",
                "pipeline_src/training/samples.py"),
 ))
+register(Stage(
+    "evaluate",
+    "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
+    "pipeline_src.stages.evaluate",
+    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/metrics/__init__.py",
+               "pipeline_src/metrics/toys.py", "pipeline_src/datasets/toys.py",
+               "pipeline_src/training/networks.py"),
+))

@@ -47,6 +47,10 @@ def job_options(stage: str, params: dict, name: str) -> dict:
         options = resolve_variant(params, variant)
         options.pop("seeds", None)
         return options
+    if stage == "evaluate":
+        variant = name.rsplit("-", 1)[0]
+        dataset = params["variants"][variant]["dataset"]
+        return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
     raise ValueError(f"no job options for stage {stage!r}")
 
 

@@ -72,15 +72,16 @@ def result_files(ws: Path) -> dict[str, str]:
 
 def expected_jobs(params: dict) -> set[str]:
     data = {f"{stage}@{d}" for stage in ("download", "prepare") for d in params["datasets"]}
-    runs = {f"train@{v}-{s}" for v in params["variants"] for s in params["train"]["seeds"]}
+    runs = {f"{stage}@{v}-{s}" for stage in ("train", "evaluate")
+            for v in params["variants"] for s in params["train"]["seeds"]}
     return data | runs
 
 
 def expected_cmd(job: str) -> str:
     stage, name = job.split("@")
-    if stage == "train":
+    if stage in ("train", "evaluate"):
         variant, seed = name.rsplit("-", 1)
-        return f"python -m pipeline_src train --variant {variant} --seed {seed}"
+        return f"python -m pipeline_src {stage} --variant {variant} --seed {seed}"
     return f"python -m pipeline_src {stage} --dataset {name}"
 
 
@@ -122,29 +123,36 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     run(["dvc", "repro"], cwd=other)
     files = result_files(workspace)
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
-    # data: train, test, meta, manifest per dataset + digits.csv.gz; runs: 5 files + 2 samples each
-    assert len(files) == 4 * 4 + 1 + n_runs * 6
+    # data: train, test, meta, manifest per dataset + digits.csv.gz;
+    # runs: 5 files + 2 samples + the metrics file each
+    assert len(files) == 4 * 4 + 1 + n_runs * 7
     assert files == result_files(other)
 
     # a second run has nothing to do
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
     assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=other).stdout
 
-    # one hyperparameter of one variant: that variant's train jobs, every seed, nothing else
+    # one hyperparameter of one variant: that variant's train and evaluate jobs, every seed,
+    # nothing else (`dvc status` lists the stages whose own inputs changed: train; evaluate follows)
     params["variants"]["ns_toy_ring8"]["lr_g"] = 1e-3
     for ws in (workspace, other):
         write_params(ws, params)
-    ring8_runs = {f"train@ns_toy_ring8-{s}" for s in params["train"]["seeds"]}
-    assert set(snakemake_jobs(workspace)) == ring8_runs
-    assert dvc_changed(other) == ring8_runs
+    seeds = params["train"]["seeds"]
+    ring8_train = {f"train@ns_toy_ring8-{s}" for s in seeds}
+    ring8_eval = {f"evaluate@ns_toy_ring8-{s}" for s in seeds}
+    assert set(snakemake_jobs(workspace)) == ring8_train | ring8_eval
+    assert dvc_changed(other) == ring8_train
 
-    # one dataset's params: that dataset's jobs (DVC: the train stages follow once prepare has run,
-    # for every variant, as their data dependency is the prepared-data folder)
+    # one dataset's params: that dataset's jobs. DVC cannot see which dataset a variant uses
+    # inside a matrix, so its evaluate stages depend on all of `datasets` (and its train
+    # stages on the whole prepared-data folder, once prepare has run).
     params["datasets"]["ring8"]["sigma"] = 0.02
     for ws in (workspace, other):
         write_params(ws, params)
-    assert set(snakemake_jobs(workspace)) == {"download@ring8", "prepare@ring8"} | ring8_runs
-    assert dvc_changed(other) == {"download@ring8", "prepare@ring8"} | ring8_runs
+    data_jobs = {"download@ring8", "prepare@ring8"}
+    assert set(snakemake_jobs(workspace)) == data_jobs | ring8_train | ring8_eval
+    every_eval = {f"evaluate@{v}-{s}" for v in params["variants"] for s in seeds}
+    assert dvc_changed(other) == data_jobs | ring8_train | every_eval
 
 
 def test_switching_drivers_never_leaves_stale_results(workspace):
@@ -162,7 +170,7 @@ def test_switching_drivers_never_leaves_stale_results(workspace):
     run(["dvc", "repro"], cwd=workspace)  # DVC rebuilds with lr_g = 1e-3 (P2)
 
     write_params(workspace, params)  # back to P1: Snakemake's own records say P1 is built...
-    assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0"}  # ...but the outputs are P2's
+    assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0", "evaluate@ns_toy_ring8-0"}  # outputs are P2's
     run(["snakemake", "--cores", "2"], cwd=workspace)
     options = (workspace / "results/runs/ns_toy_ring8/seed0/options.json").read_text()
     assert '"lr_g": 0.0002' in options

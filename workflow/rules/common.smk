@@ -5,7 +5,7 @@ from snakemake.utils import validate
 from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import RESULTS, params_stamp, prepared_files, run_dir
+from pipeline_src.paths import RESULTS, metrics_file, params_stamp, prepared_files
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, write_stamp
 
@@ -76,5 +76,5 @@ def stage_sources(stage):
 
 def all_targets():
     data = [str(prepared_files(d)["meta"]) for d in DATASETS]
-    runs = [str(run_dir(v, s) / "generator.pt") for v in VARIANTS for s in SEEDS]
+    runs = [str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS]
     return data + runs
