@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 
 import pytest
 import torch
 
 from pipeline_src.training.losses import LOSSES
 from tests.conftest import tiny_params
-from tests.pipeline.test_train import _launch, _wait_for_line, prepared, read_log, run_folder, train
+from tests.pipeline.test_train import prepared, read_log, run_folder, sigterm_then_resume, train
 
 pytestmark = pytest.mark.gpu
 
@@ -36,16 +35,10 @@ def test_every_loss_and_network_trains_on_cuda(tmp_path, run_stage, loss, model)
 def test_resume_after_sigterm_on_cuda_ends_close_to_an_uninterrupted_run(tmp_path, run_stage):
     params = tiny_params()
     params["train"].update(steps=400, log_every=20, checkpoint_every=1000, device="cuda")
-    ref = prepared(run_stage, tmp_path / "ref", params, "ring8")
-    train(run_stage, ref, "ns_toy_ring8")
-    ws = prepared(run_stage, tmp_path / "term", params, "ring8")
-    proc = _launch(ws, "ns_toy_ring8")
-    _wait_for_line(proc, "step 100/")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
-    train(run_stage, ws, "ns_toy_ring8")
-    a = torch.load(run_folder(ref, "ns_toy_ring8") / "checkpoint.pt", weights_only=False)["state"]["g"]
-    b = torch.load(run_folder(ws, "ns_toy_ring8") / "checkpoint.pt", weights_only=False)["state"]["g"]
+    ref, resumed, step, _ = sigterm_then_resume(run_stage, tmp_path, params)
+    assert step >= 100
+    a = torch.load(ref / "checkpoint.pt", weights_only=False)["state"]["g"]
+    b = torch.load(resumed / "checkpoint.pt", weights_only=False)["state"]["g"]
     # same kernels on the same GPU: float32 rounding differences at most (stated tolerance)
     for k in a:
         assert torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-5), k

@@ -139,21 +139,28 @@ def test_resume_after_sigkill_ends_bit_identical_to_an_uninterrupted_run(tmp_pat
     assert [r["loss_g"] for r in read_log(folder)] == [r["loss_g"] for r in read_log(run_folder(ref, "ns_toy_ring8"))]
 
 
-def test_sigterm_checkpoints_then_exits_143_and_the_rerun_completes(tmp_path, run_stage):
-    params = long_params()
-    params["train"]["checkpoint_every"] = 1000  # only SIGTERM writes a checkpoint after step 0
+def sigterm_then_resume(run_stage, tmp_path, params: dict, at_step: int = 100):
+    """An uninterrupted run, and a run sent SIGTERM after `at_step` then started again.
+    Returns (uninterrupted folder, resumed folder, the step the checkpoint held, rerun result)."""
     ref = prepared(run_stage, tmp_path / "ref", params, "ring8")
     train(run_stage, ref, "ns_toy_ring8")
     ws = prepared(run_stage, tmp_path / "term", params, "ring8")
     proc = _launch(ws, "ns_toy_ring8")
-    _wait_for_line(proc, "step 100/")
+    _wait_for_line(proc, f"step {at_step}/")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
     saved = torch.load(run_folder(ws, "ns_toy_ring8") / ".resume/checkpoint.pt", weights_only=False)
-    assert saved["state"]["step"] >= 100
     resumed = train(run_stage, ws, "ns_toy_ring8")
-    assert f"resuming from step {saved['state']['step']}" in resumed.stderr
-    assert same_weights(run_folder(ws, "ns_toy_ring8"), run_folder(ref, "ns_toy_ring8"))
+    return run_folder(ref, "ns_toy_ring8"), run_folder(ws, "ns_toy_ring8"), saved["state"]["step"], resumed
+
+
+def test_sigterm_checkpoints_then_exits_143_and_the_rerun_completes(tmp_path, run_stage):
+    params = long_params()
+    params["train"]["checkpoint_every"] = 1000  # only SIGTERM writes a checkpoint after step 0
+    ref, resumed_folder, step, resumed = sigterm_then_resume(run_stage, tmp_path, params)
+    assert step >= 100
+    assert f"resuming from step {step}" in resumed.stderr
+    assert same_weights(resumed_folder, ref)
 
 
 def test_divergence_stops_cleanly_keeps_last_good_state_and_is_flagged(tmp_path, run_stage):
