@@ -35,21 +35,28 @@ def dataset_rngs(seed: int, name: str, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in root.spawn(n)]
 
 
+def variant_options(params: dict, variant: str) -> dict:
+    """A variant's training options: `train` defaults overridden by the variant (`seeds` aside)."""
+    from pipeline_src.params import resolve_variant
+
+    if variant not in params["variants"]:
+        raise InputError(f"--variant: {variant!r} is not a key of `variants` in params.yaml "
+                         f"(variants: {', '.join(params['variants'])})")
+    options = resolve_variant(params, variant)
+    options.pop("seeds", None)
+    return options
+
+
 def job_options(stage: str, params: dict, name: str) -> dict:
     """The params one job depends on: what its stamp records and what the Snakemake
-    rule passes as `params:` (one definition for the stage, the Snakefile and the stamp)."""
+    rule passes as `params:` (one definition for the stage, the Snakefile and the stamp).
+    `name` is the dataset, or `{variant}-{seed}` for the per-run stages."""
     if stage in ("download", "prepare"):
         return {stage: params[stage], "dataset": dataset_options(params, name)}
     if stage == "train":
-        from pipeline_src.params import resolve_variant
-
-        variant = name.rsplit("-", 1)[0]
-        options = resolve_variant(params, variant)
-        options.pop("seeds", None)
-        return options
+        return variant_options(params, name.rsplit("-", 1)[0])
     if stage == "evaluate":
-        variant = name.rsplit("-", 1)[0]
-        dataset = params["variants"][variant]["dataset"]
+        dataset = variant_options(params, name.rsplit("-", 1)[0])["dataset"]
         return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
     raise ValueError(f"no job options for stage {stage!r}")
 

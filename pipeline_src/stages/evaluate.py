@@ -24,6 +24,7 @@ from pipeline_src.io import atomic_write_json
 from pipeline_src.metrics.toys import gaussian_metrics, mode_metrics
 from pipeline_src.paths import RESULTS, metrics_file, run_dir
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
+from pipeline_src.training.loop import sample_latent
 from pipeline_src.training.networks import build_networks
 
 IMAGE_METRICS_PENDING = {
@@ -56,12 +57,7 @@ def load_generator(folder: Path) -> tuple[torch.nn.Module, dict]:
 
 @torch.no_grad()
 def generate(g: torch.nn.Module, saved: dict, n: int, seed: int) -> np.ndarray:
-    gen = torch.Generator().manual_seed(seed)
-    z_dim = saved["options"]["z_dim"]
-    if saved["options"]["noise"] == "uniform":
-        z = torch.rand(n, z_dim, generator=gen) * 2 - 1
-    else:
-        z = torch.randn(n, z_dim, generator=gen)
+    z = sample_latent(n, saved["options"]["z_dim"], saved["options"]["noise"], torch.Generator().manual_seed(seed))
     return g(z).double().numpy()
 
 
@@ -121,8 +117,6 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    if args.variant not in params["variants"]:
-        raise InputError(f"--variant: {args.variant!r} is not a key of `variants` in params.yaml")
     print_options("evaluate", {"variant": args.variant, "seed": args.seed,
                                "options": job_options("evaluate", params, f"{args.variant}-{args.seed}")})
     evaluate(args.variant, args.seed, params, Path(args.results))

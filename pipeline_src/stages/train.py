@@ -30,7 +30,7 @@ from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
 from pipeline_src.paths import RESULTS, prepared_files, run_dir
-from pipeline_src.stages.common import job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
 from pipeline_src.training.samples import write_samples
@@ -44,13 +44,6 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
-
-
-def run_options(params: dict, variant: str) -> dict:
-    if variant not in params["variants"]:
-        raise InputError(f"--variant: {variant!r} is not a key of `variants` in params.yaml "
-                         f"(variants: {', '.join(params['variants'])})")
-    return job_options("train", params, f"{variant}-0")
 
 
 def resolved_steps(options: dict, n_train: int) -> int:
@@ -138,7 +131,7 @@ def generate(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
-    options = run_options(params, variant)
+    options = variant_options(params, variant)
     folder = run_dir(variant, seed, results)
     data, meta = load_prepared(options["dataset"], results)
     write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
@@ -260,7 +253,7 @@ def _report(bar, row: dict, steps: int) -> None:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = run_options(params, args.variant)
+    options = variant_options(params, args.variant)
     if args.seed < 0:
         raise InputError(f"--seed: {args.seed} is negative")
     print_options("train", {"variant": args.variant, "seed": args.seed, "options": options})

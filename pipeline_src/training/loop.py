@@ -40,6 +40,13 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
 
 
+def sample_latent(n: int, z_dim: int, noise: str, generator: torch.Generator) -> torch.Tensor:
+    """(n, z_dim) latents on the generator's device: N(0, 1), or U(-1, 1) for `uniform`."""
+    if noise == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=generator.device) * 2 - 1
+    return torch.randn(n, z_dim, generator=generator, device=generator.device)
+
+
 def grad_norm(module: nn.Module) -> torch.Tensor:
     """Global L2 norm of the gradients, as a device tensor (no sync)."""
     norms = [torch.linalg.vector_norm(p.grad) for p in module.parameters() if p.grad is not None]
@@ -85,11 +92,7 @@ class Trainer:
 
     # ---- sampling -------------------------------------------------------
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        gen = generator or self.gen
-        z_dim = self.options["z_dim"]
-        if self.options["noise"] == "uniform":
-            return torch.rand(n, z_dim, generator=gen, device=gen.device) * 2 - 1
-        return torch.randn(n, z_dim, generator=gen, device=gen.device)
+        return sample_latent(n, self.options["z_dim"], self.options["noise"], generator or self.gen)
 
     def real_batch(self) -> torch.Tensor:
         idx = torch.randint(len(self.data), (self.options["batch_size"],), generator=self.gen, device=self.device)

@@ -120,38 +120,40 @@ def long_params() -> dict:
     return params
 
 
-@pytest.mark.parametrize("kill_after_step", [60, 180])
-def test_resume_after_sigkill_ends_bit_identical_to_an_uninterrupted_run(tmp_path, run_stage, kill_after_step):
-    params = long_params()
+def interrupted_run(run_stage, tmp_path, params: dict, sig: int, at_step: int):
+    """An uninterrupted ring8 run, and one sent `sig` once it logged `at_step`.
+    Returns (uninterrupted run folder, interrupted workspace, the interrupted process's exit code)."""
     ref = prepared(run_stage, tmp_path / "ref", params, "ring8")
     train(run_stage, ref, "ns_toy_ring8")
-    ws = prepared(run_stage, tmp_path / "killed", params, "ring8")
+    ws = prepared(run_stage, tmp_path / "interrupted", params, "ring8")
     proc = _launch(ws, "ns_toy_ring8")
-    _wait_for_line(proc, f"step {kill_after_step}/")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _wait_for_line(proc, f"step {at_step}/")
+    proc.send_signal(sig)
+    code = proc.wait(timeout=60)
+    return run_folder(ref, "ns_toy_ring8"), ws, code
+
+
+@pytest.mark.parametrize("kill_after_step", [60, 180])
+def test_resume_after_sigkill_ends_bit_identical_to_an_uninterrupted_run(tmp_path, run_stage, kill_after_step):
+    ref, ws, _ = interrupted_run(run_stage, tmp_path, long_params(), signal.SIGKILL, kill_after_step)
     folder = run_folder(ws, "ns_toy_ring8")
     assert not (folder / "generator.pt").exists()  # no output a driver would take as complete
     resumed = train(run_stage, ws, "ns_toy_ring8")
     step = int(resumed.stderr.split("resuming from step ")[1].split()[0])
     assert 0 < step <= 400
-    assert same_weights(folder, run_folder(ref, "ns_toy_ring8"))
-    assert [r["loss_g"] for r in read_log(folder)] == [r["loss_g"] for r in read_log(run_folder(ref, "ns_toy_ring8"))]
+    assert same_weights(folder, ref)
+    assert [r["loss_g"] for r in read_log(folder)] == [r["loss_g"] for r in read_log(ref)]
 
 
 def sigterm_then_resume(run_stage, tmp_path, params: dict, at_step: int = 100):
     """An uninterrupted run, and a run sent SIGTERM after `at_step` then started again.
     Returns (uninterrupted folder, resumed folder, the step the checkpoint held, rerun result)."""
-    ref = prepared(run_stage, tmp_path / "ref", params, "ring8")
-    train(run_stage, ref, "ns_toy_ring8")
-    ws = prepared(run_stage, tmp_path / "term", params, "ring8")
-    proc = _launch(ws, "ns_toy_ring8")
-    _wait_for_line(proc, f"step {at_step}/")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
-    saved = torch.load(run_folder(ws, "ns_toy_ring8") / ".resume/checkpoint.pt", weights_only=False)
+    ref, ws, code = interrupted_run(run_stage, tmp_path, params, signal.SIGTERM, at_step)
+    assert code == 143
+    folder = run_folder(ws, "ns_toy_ring8")
+    saved = torch.load(folder / ".resume/checkpoint.pt", weights_only=False)
     resumed = train(run_stage, ws, "ns_toy_ring8")
-    return run_folder(ref, "ns_toy_ring8"), run_folder(ws, "ns_toy_ring8"), saved["state"]["step"], resumed
+    return ref, folder, saved["state"]["step"], resumed
 
 
 def test_sigterm_checkpoints_then_exits_143_and_the_rerun_completes(tmp_path, run_stage):

@@ -7,7 +7,7 @@ from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import RESULTS, metrics_file, params_stamp, prepared_files
 from pipeline_src.stages import STAGES
-from pipeline_src.stages.common import job_options, write_stamp
+from pipeline_src.stages.common import job_options, variant_options, write_stamp
 
 
 def _checked_config():
@@ -40,10 +40,6 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     variant="|".join(VARIANTS),
     seed=r"\d+",
-
-
-def variant_options(variant):
-    return job_options("train", config, f"{variant}-0")
 
 
 def job_resource(stage, key):

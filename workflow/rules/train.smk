@@ -16,10 +16,10 @@ rule train:
         samples=directory("results/runs/{variant}/seed{seed}/samples"),
     params:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
-        options=lambda wc: variant_options(wc.variant),
-    threads: lambda wc: variant_options(wc.variant)["cpu_threads"]
+        options=lambda wc: variant_options(config, wc.variant),
+    threads: lambda wc: variant_options(config, wc.variant)["cpu_threads"]
     resources:
-        gpu=lambda wc: gpu_tokens(variant_options(wc.variant)["device"]),
+        gpu=lambda wc: gpu_tokens(variant_options(config, wc.variant)["device"]),
         runtime=job_resource("train", "runtime_min"),
         mem_mb=job_resource("train", "mem_mb"),
     log:
