@@ -38,3 +38,24 @@ def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:
 def metrics_file(variant: str, seed: int, results: Path = RESULTS) -> Path:
     """results/metrics/{variant}/seed{seed}.json: one flat JSON per run (DVC metrics)."""
     return Path(results) / "metrics" / variant / f"seed{seed}.json"
+
+
+def features_dir(dataset: str, results: Path = RESULTS) -> Path:
+    """results/features/{dataset}: the dataset's classifier and reference statistics."""
+    return Path(results) / "features" / dataset
+
+
+def classifier_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
+    d = features_dir(dataset, results)
+    return {"weights": d / "classifier.pt", "summary": d / "classifier.json"}
+
+
+def reference_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
+    """reference.npz (arrays per extractor) and reference.json (cache keys, baseline, unavailable)."""
+    d = features_dir(dataset, results)
+    return {"arrays": d / "reference.npz", "summary": d / "reference.json"}
+
+
+def feature_cache(extractor: str, key: str, results: Path = RESULTS) -> Path:
+    """results/.cache/features/{extractor}-{key}.npz: real-data features keyed by their content."""
+    return Path(results) / ".cache" / "features" / f"{extractor}-{key}.npz"

@@ -50,12 +50,23 @@ def default_params() -> dict:
 
 
 def tiny_params() -> dict:
-    """The default params with small toy datasets and short runs: the same jobs, seconds to run."""
+    """The default params with small toy datasets and short runs: the same jobs, seconds to run.
+    No network: the Inception weights are not downloaded (tests that need them pass
+    `inception_weights`), so Inception metrics are recorded as unavailable."""
     params = copy.deepcopy(default_params())
     for name in ("gauss1d", "ring8", "grid25"):
         params["datasets"][name].update(n_train=2000, n_test=500)
     params["train"].update(seeds=[0, 1], steps=20, log_every=10, sample_every=10, checkpoint_every=10,
                            toy_width=32, toy_depth=2)
+    params["classifier"].update(steps=20, width=8, feature_dim=16)
+    params["reference"].update(max_images=32, batch_size=32)
+    params["reference"]["inception"].update(url=None)
+    params["evaluate"].update(n_samples=32, batch_size=32)
+    return params
+
+
+def with_inception(params: dict, weights: "InceptionWeights") -> dict:
+    params["reference"]["inception"].update(weights=str(weights.path), sha256=weights.sha256)
     return params
 
 
@@ -146,6 +157,21 @@ def file_server():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@dataclass
+class InceptionWeights:
+    path: Path
+    sha256: str
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory) -> InceptionWeights:
+    """Randomly initialised Inception weights with the real layout, saved to a file once per session."""
+    from pipeline_src.features.inception import write_random_weights
+
+    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    return InceptionWeights(path, write_random_weights(path))
 
 
 @dataclass

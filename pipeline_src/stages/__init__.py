@@ -49,10 +49,28 @@ register(Stage(
                "pipeline_src/datasets/toys.py"),
 ))
 register(Stage(
+    "classifier",
+    "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
+    "pipeline_src.stages.classifier",
+    _COMMON + ("pipeline_src/stages/classifier.py", "pipeline_src/datasets/prepared.py", "pipeline_src/devices.py",
+               "pipeline_src/features/classifier.py", "pipeline_src/progress.py", "pipeline_src/training/loop.py"),
+))
+register(Stage(
+    "reference",
+    "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
+    "pipeline_src.stages.reference",
+    _COMMON + ("pipeline_src/stages/reference.py", "pipeline_src/datasets/prepared.py", "pipeline_src/devices.py",
+               "pipeline_src/features/__init__.py", "pipeline_src/features/classifier.py",
+               "pipeline_src/features/inception.py", "pipeline_src/progress.py", "pipeline_src/metrics/frechet.py",
+               "pipeline_src/metrics/images.py", "pipeline_src/metrics/toys.py", "pipeline_src/stages/evaluate.py",
+               "pipeline_src/datasets/toys.py", "pipeline_src/training/loop.py"),
+))
+register(Stage(
     "train",
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
-    _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/devices.py", "pipeline_src/training/__init__.py",
+    _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/devices.py", "pipeline_src/datasets/prepared.py",
+               "pipeline_src/progress.py", "pipeline_src/training/__init__.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/losses.py",
                "pipeline_src/training/loop.py", "pipeline_src/training/diagnostics.py",
                "pipeline_src/training/samples.py"),
@@ -61,7 +79,10 @@ register(Stage(
     "evaluate",
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
-    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/metrics/__init__.py",
-               "pipeline_src/metrics/toys.py", "pipeline_src/datasets/toys.py",
-               "pipeline_src/training/networks.py"),
+    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/stages/reference.py",
+               "pipeline_src/metrics/__init__.py", "pipeline_src/metrics/toys.py", "pipeline_src/metrics/frechet.py",
+               "pipeline_src/metrics/images.py", "pipeline_src/features/__init__.py",
+               "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",
+               "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
+               "pipeline_src/training/networks.py", "pipeline_src/training/loop.py"),
 ))

@@ -51,8 +51,11 @@ def job_options(stage: str, params: dict, name: str) -> dict:
     """The params one job depends on: what its stamp records and what the Snakemake
     rule passes as `params:` (one definition for the stage, the Snakefile and the stamp).
     `name` is the dataset, or `{variant}-{seed}` for the per-run stages."""
-    if stage in ("download", "prepare"):
+    if stage in ("download", "prepare", "classifier"):
         return {stage: params[stage], "dataset": dataset_options(params, name)}
+    if stage == "reference":
+        toy = {k: params["evaluate"][k] for k in ("toy_samples", "hq_threshold")}  # the toy baseline
+        return {"reference": params["reference"], "toy": toy, "dataset": dataset_options(params, name)}
     if stage == "train":
         return variant_options(params, name.rsplit("-", 1)[0])
     if stage == "evaluate":

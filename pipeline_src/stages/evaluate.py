@@ -4,9 +4,12 @@ One flat JSON per run: one key per metric, `n_samples`, the run's failure
 flags from diagnostics.json, and `unavailable: {metric: reason}` for every
 metric that could not be computed. Nothing is ever filled in with a made-up
 value. This increment computes the toy metrics (ring8, grid25: VEEGAN/PacGAN
-mode coverage; gauss1d: moments, KS, W1); the image metrics (FD in a domain
-classifier's features, class coverage, Inception FID/KID/IS) are recorded as
-unavailable until their stages land.
+mode coverage; gauss1d: moments, KS, W1) and, for images, the metrics of
+every extractor the `reference` stage prepared: FD_classifier and class
+coverage in the dataset classifier's space; FID, KID, Inception Score and
+precision/recall from one pass of Inception features. The generated images
+go through each extractor once and every metric of that extractor shares the
+features.
 """
 
 from __future__ import annotations
@@ -20,20 +23,16 @@ import torch
 
 from pipeline_src.datasets import toys as toy_data
 from pipeline_src.errors import InputError
+from pipeline_src.features import compare, open_extractor
 from pipeline_src.io import atomic_write_json
+from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics.toys import gaussian_metrics, mode_metrics
-from pipeline_src.paths import RESULTS, metrics_file, run_dir
+from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
-from pipeline_src.training.loop import sample_latent
+from pipeline_src.stages.reference import load_reference
+from pipeline_src.training.loop import resolve_device, sample_latent
 from pipeline_src.training.networks import build_networks
 
-IMAGE_METRICS_PENDING = {
-    "fd_classifier": "the classifier stage (domain features) is not implemented yet",
-    "class_coverage": "the classifier stage (domain features) is not implemented yet",
-    "fid": "Inception features are not implemented yet",
-    "kid": "Inception features are not implemented yet",
-    "inception_score": "Inception features are not implemented yet",
-}
 DIAGNOSTIC_FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
 
 
@@ -56,9 +55,55 @@ def load_generator(folder: Path) -> tuple[torch.nn.Module, dict]:
 
 
 @torch.no_grad()
-def generate(g: torch.nn.Module, saved: dict, n: int, seed: int) -> np.ndarray:
-    z = sample_latent(n, saved["options"]["z_dim"], saved["options"]["noise"], torch.Generator().manual_seed(seed))
-    return g(z).double().numpy()
+def generate(g: torch.nn.Module, saved: dict, n: int, seed: int, batch_size: int = 10_000,
+             device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """n samples of G in batches; z is drawn on the CPU so the samples do not depend on the device."""
+    gen = torch.Generator().manual_seed(seed)
+    g = g.to(device)
+    parts = []
+    for start in range(0, n, batch_size):
+        z = sample_latent(min(batch_size, n - start), saved["options"]["z_dim"], saved["options"]["noise"], gen)
+        parts.append(g(z.to(device)).cpu())
+    return torch.cat(parts)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """G's Tanh range [-1, 1] -> uint8 [0, 255], as real images are stored."""
+    return ((x.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def image_metrics(g: torch.nn.Module, saved: dict, params: dict, seed: int, results: Path) -> tuple[dict, dict]:
+    """Metrics of every extractor the reference stage prepared; {metric: reason} for the others."""
+    dataset = saved["dataset"]
+    arrays, summary = load_reference(dataset, results)
+    ev = params["evaluate"]
+    device = resolve_device(ev["device"])
+    torch.set_num_threads(ev["cpu_threads"])
+    fake = generate(g, saved, ev["n_samples"], eval_seed(params, seed), ev["batch_size"], device)
+    metrics: dict = {}
+    unavailable: dict[str, str] = {}
+    if not torch.isfinite(fake).all():
+        reason = "the generator produced NaN/Inf"
+        return {}, {m: reason for names in EXTRACTOR_METRICS.values() for m in names}
+    images = to_uint8(fake)
+    for name, names in EXTRACTOR_METRICS.items():
+        info = summary["extractors"].get(name)
+        if info is None:
+            reason = summary["unavailable"].get(name, f"{name} is not in reference.extractors")
+            unavailable.update({m: reason for m in names})
+            continue
+        extractor = open_extractor(name, classifier_path=classifier_files(dataset, results)["weights"],
+                                   inception_weights=Path(info["weights"]), batch_size=ev["batch_size"],
+                                   device=device)
+        if extractor.identity["weights_sha256"] != info["cache_key"]["weights_sha256"]:
+            raise InputError(f"{extractor.weights_path}: sha256 differs from the one the reference statistics of "
+                             f"{dataset} were computed with; rerun the reference stage for {dataset}")
+        metrics.update(compare(name, extractor(images), arrays[name]))
+    return metrics, unavailable
+
+
+def eval_seed(params: dict, seed: int) -> int:
+    return 1_000_003 * params["evaluate"]["seed"] + seed
 
 
 def toy_metrics(dataset: str, options: dict, points: np.ndarray, threshold: float) -> dict:
@@ -90,7 +135,7 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
     unavailable: dict[str, str] = {}
     if saved["kind"] == "points":
         n = params["evaluate"]["toy_samples"]
-        points = generate(g, saved, n, seed=1_000_003 * params["evaluate"]["seed"] + seed)
+        points = generate(g, saved, n, eval_seed(params, seed)).double().numpy()
         threshold = params["evaluate"]["hq_threshold"]
         if np.isfinite(points).all():
             metrics, missing = split_unavailable(toy_metrics(dataset, params["datasets"][dataset], points, threshold),
@@ -101,8 +146,10 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
             unavailable["toy_metrics"] = "the generator produced NaN/Inf"
         out["n_samples"] = n
     else:
-        unavailable.update(IMAGE_METRICS_PENDING)
-        out["n_samples"] = 0
+        metrics, missing = image_metrics(g, saved, params, seed, results)
+        out.update(metrics)
+        unavailable.update(missing)
+        out["n_samples"] = params["evaluate"]["n_samples"]
     diagnostics_path = folder / "diagnostics.json"
     if diagnostics_path.is_file():
         diagnostics = json.loads(diagnostics_path.read_text())

@@ -26,10 +26,12 @@ import numpy as np
 import torch
 
 import pipeline_src
+from pipeline_src import progress
+from pipeline_src.datasets.prepared import load_prepared
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
-from pipeline_src.paths import RESULTS, prepared_files, run_dir
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, torch_bytes
+from pipeline_src.paths import RESULTS, run_dir
 from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
@@ -51,19 +53,6 @@ def resolved_steps(options: dict, n_train: int) -> int:
     if options.get("epochs"):
         return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
     return options["steps"]
-
-
-def load_prepared(dataset: str, results: Path) -> tuple[torch.Tensor, dict]:
-    """train.pt after checking it against the sha256 in meta.json."""
-    files = prepared_files(dataset, results)
-    if not files["meta"].is_file():
-        raise InputError(f"{files['meta']}: missing; run the prepare stage for {dataset} first")
-    meta = json.loads(files["meta"].read_text())
-    sha = file_digest(files["train"])
-    if sha != meta["sha256"]["train.pt"]:
-        raise InputError(f"{files['train']}: sha256 {sha} differs from {files['meta']}; "
-                         f"delete results/data/{dataset} and rerun prepare")
-    return torch.load(files["train"], weights_only=True)["x"], meta
 
 
 def fingerprint(options: dict, seed: int, data_sha256: str) -> str:
@@ -133,7 +122,7 @@ def generate(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     options = variant_options(params, variant)
     folder = run_dir(variant, seed, results)
-    data, meta = load_prepared(options["dataset"], results)
+    data, _, meta = load_prepared(options["dataset"], results)
     write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
     device = resolve_device(options["device"])
     torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
@@ -150,7 +139,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
     steps, diverged_at = resolved_steps(options, len(data)), None
     options["steps"] = steps  # recorded in options.json
-    bar = _progress(steps, trainer.step)
+    bar = progress.bar(steps, trainer.step)
     trainer.start_clock()
     try:
         while trainer.step < steps:
@@ -231,15 +220,6 @@ def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def _progress(total: int, start: int):
-    """A tqdm bar on a terminal; None (plain log lines) for Slurm/CI logs."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=start, unit="step", file=sys.stderr, dynamic_ncols=True)
 
 
 def _report(bar, row: dict, steps: int) -> None:

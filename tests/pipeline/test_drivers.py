@@ -60,7 +60,7 @@ def result_files(ws: Path) -> dict[str, str]:
     out = {}
     for p in sorted((ws / "results").rglob("*")):
         rel = str(p.relative_to(ws / "results"))
-        if not p.is_file() or rel.startswith(("logs/", ".stamps/")) or p.name in (".snakemake_timestamp", "checkpoint.pt"):
+        if not p.is_file() or rel.startswith(("logs/", ".stamps/", ".cache/")) or p.name in (".snakemake_timestamp", "checkpoint.pt"):
             continue
         if p.name == "log.csv":
             rows = [line.split(",")[:-len(TIMING)] for line in p.read_text().splitlines()]
@@ -71,7 +71,7 @@ def result_files(ws: Path) -> dict[str, str]:
 
 
 def expected_jobs(params: dict) -> set[str]:
-    data = {f"{stage}@{d}" for stage in ("download", "prepare") for d in params["datasets"]}
+    data = {f"{stage}@{d}" for stage in ("download", "prepare", "classifier", "reference") for d in params["datasets"]}
     runs = {f"{stage}@{v}-{s}" for stage in ("train", "evaluate")
             for v in params["variants"] for s in params["train"]["seeds"]}
     return data | runs
@@ -123,9 +123,9 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     run(["dvc", "repro"], cwd=other)
     files = result_files(workspace)
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
-    # data: train, test, meta, manifest per dataset + digits.csv.gz;
-    # runs: 5 files + 2 samples + the metrics file each
-    assert len(files) == 4 * 4 + 1 + n_runs * 7
+    # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
+    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + metrics
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7
     assert files == result_files(other)
 
     # a second run has nothing to do
@@ -150,9 +150,26 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     for ws in (workspace, other):
         write_params(ws, params)
     data_jobs = {"download@ring8", "prepare@ring8"}
-    assert set(snakemake_jobs(workspace)) == data_jobs | ring8_train | ring8_eval
     every_eval = {f"evaluate@{v}-{s}" for v in params["variants"] for s in seeds}
-    assert dvc_changed(other) == data_jobs | ring8_train | every_eval
+    ring8_features = {"classifier@ring8", "reference@ring8"}
+    assert set(snakemake_jobs(workspace)) == data_jobs | ring8_features | ring8_train | ring8_eval
+    assert dvc_changed(other) == data_jobs | ring8_features | ring8_train | every_eval
+
+
+def test_an_evaluation_setting_reruns_evaluate_only(workspace):
+    """The number of generated samples: every evaluate job, and neither train nor the
+    reference statistics nor the classifier."""
+    params = tiny_params()
+    params["variants"] = {k: params["variants"][k] for k in ("ns_mlp_digits", "ns_toy_ring8")}
+    params["train"]["seeds"] = [0]
+    write_params(workspace, params)
+    run(["snakemake", "--cores", "2"], cwd=workspace)
+    run(["dvc", "commit", "--force"], cwd=workspace)  # adopt Snakemake's outputs into dvc.lock
+    params["evaluate"]["n_samples"] = 48
+    write_params(workspace, params)
+    evaluate_jobs = {"evaluate@ns_mlp_digits-0", "evaluate@ns_toy_ring8-0"}
+    assert set(snakemake_jobs(workspace)) == evaluate_jobs
+    assert dvc_changed(workspace) == evaluate_jobs
 
 
 def test_switching_drivers_never_leaves_stale_results(workspace):

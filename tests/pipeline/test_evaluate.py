@@ -1,11 +1,16 @@
-"""Stage `evaluate`: a flat metrics JSON per run; toy metrics computed, image
-metrics honestly marked unavailable until their stages land."""
+"""Stages `classifier`, `reference` and `evaluate`: a flat metrics JSON per run with
+the toy metrics, FD_classifier and class coverage, and the Inception metrics when
+weights are present (random weights saved to a file here) or the reason when not."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tests.conftest import tiny_params
+import numpy as np
+
+from pipeline_src.metrics.images import EXTRACTOR_METRICS
+from tests.conftest import default_params, tiny_params, with_inception
 from tests.pipeline.test_train import prepared, train
 
 
@@ -35,11 +40,78 @@ def test_gauss1d_metrics_after_learning(tmp_path, run_stage):
     assert 0 <= m["ks"] <= 1 and m["w1"] >= 0
 
 
-def test_image_metrics_are_unavailable_with_a_reason_not_zero(tmp_path, run_stage):
-    m = evaluated(run_stage, tmp_path, "ns_mlp_digits", "digits")
-    assert m["n_samples"] == 0
-    for metric in ("fid", "fd_classifier", "class_coverage"):
-        assert metric not in m and m["unavailable"][metric].endswith("not implemented yet")
+def image_run(run_stage, tmp_path, params) -> Path:
+    ws = prepared(run_stage, tmp_path, params, "digits")
+    train(run_stage, ws, "ns_mlp_digits")
+    run_stage(ws, "classifier", "--dataset", "digits")
+    return ws
+
+
+def evaluate_image_run(run_stage, ws) -> dict:
+    run_stage(ws, "reference", "--dataset", "digits")
+    run_stage(ws, "evaluate", "--variant", "ns_mlp_digits", "--seed", "0")
+    return json.loads((ws / "results/metrics/ns_mlp_digits/seed0.json").read_text())
+
+
+def test_image_metrics_of_every_extractor_from_one_sample_set(tmp_path, run_stage, inception_weights):
+    ws = image_run(run_stage, tmp_path, with_inception(tiny_params(), inception_weights))
+    m = evaluate_image_run(run_stage, ws)
+    assert m["unavailable"] == {} and m["n_samples"] == 32
+    for metric in EXTRACTOR_METRICS["classifier"] + EXTRACTOR_METRICS["inception"]:
+        assert isinstance(m[metric], (int, float)) and np.isfinite(m[metric]), metric
+    assert m["fid"] > 0 and m["fd_classifier"] > 0 and 0 <= m["classes_covered"] <= 10
+    assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1 and m["inception_score"] >= 1
+    baseline = json.loads((ws / "results/features/digits/reference.json").read_text())["baseline"]
+    assert set(EXTRACTOR_METRICS["classifier"] + EXTRACTOR_METRICS["inception"]) <= set(baseline)
+
+
+def test_without_inception_weights_fid_is_unavailable_and_the_rest_still_runs(tmp_path, run_stage):
+    ws = image_run(run_stage, tmp_path, tiny_params())  # no weights, no URL
+    m = evaluate_image_run(run_stage, ws)
+    for metric in EXTRACTOR_METRICS["inception"]:
+        assert metric not in m and "no Inception weights" in m["unavailable"][metric]
+    assert m["fd_classifier"] > 0 and "fd_classifier" not in m["unavailable"]
+
+
+def test_reference_features_are_computed_once_and_reused_by_content(tmp_path, run_stage, inception_weights):
+    ws = image_run(run_stage, tmp_path, with_inception(tiny_params(), inception_weights))
+    first = run_stage(ws, "reference", "--dataset", "digits")
+    assert "read from cache" not in first.stderr
+    before = (ws / "results/features/digits/reference.npz").read_bytes()
+    (ws / "results/features/digits/reference.npz").unlink()  # what a driver does before re-running a job
+    again = run_stage(ws, "reference", "--dataset", "digits")
+    assert again.stderr.count("read from cache") == 4  # 2 extractors x (reference split, baseline split)
+    assert (ws / "results/features/digits/reference.npz").read_bytes() == before
+
+
+def test_digits_classifier_reaches_the_accuracy_target(tmp_path, run_stage):
+    params = tiny_params()
+    params["classifier"] = default_params()["classifier"]
+    ws = prepared(run_stage, tmp_path, params, "digits")
+    run_stage(ws, "classifier", "--dataset", "digits")
+    summary = json.loads((ws / "results/features/digits/classifier.json").read_text())
+    assert summary["test_accuracy"] >= 0.97 and summary["meets_target"] is True
+    run_stage(ws, "reference", "--dataset", "digits")
+    baseline = json.loads((ws / "results/features/digits/reference.json").read_text())["baseline"]
+    assert baseline["classes_covered"] == 10 and baseline["class_kl"] < 0.01  # the real test split: every digit
+
+
+def test_points_datasets_get_a_toy_baseline_and_no_classifier(tmp_path, run_stage):
+    ws = prepared(run_stage, tmp_path, tiny_params(), "ring8")
+    run_stage(ws, "classifier", "--dataset", "ring8")
+    run_stage(ws, "reference", "--dataset", "ring8")
+    assert json.loads((ws / "results/features/ring8/classifier.json").read_text())["applicable"] is False
+    baseline = json.loads((ws / "results/features/ring8/reference.json").read_text())["baseline"]
+    assert baseline["modes_covered"] == 8 and baseline["high_quality"] > 0.98  # real points: the ceiling
+
+
+def test_a_corrupt_reference_file_is_refused_naming_it(tmp_path, run_stage):
+    ws = image_run(run_stage, tmp_path, tiny_params())
+    run_stage(ws, "reference", "--dataset", "digits")
+    (ws / "results/features/digits/reference.npz").write_bytes(b"not an npz")
+    result = run_stage(ws, "evaluate", "--variant", "ns_mlp_digits", "--seed", "0", check=False)
+    assert result.returncode == 2 and "results/features/digits/reference.npz: cannot be read" in result.stderr
+    assert not (ws / "results/metrics").exists()
 
 
 def test_evaluate_before_train_exits_2_naming_the_file(tmp_path, run_stage):

@@ -2,10 +2,11 @@
 
 from snakemake.utils import validate
 
+from pipeline_src import datasets
 from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import RESULTS, metrics_file, params_stamp, prepared_files
+from pipeline_src.paths import RESULTS, classifier_files, metrics_file, params_stamp, prepared_files, reference_files
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, variant_options, write_stamp
 
@@ -52,6 +53,14 @@ def gpu_tokens(device):
     return 1 if wants_gpu(device) else 0
 
 
+def is_image(dataset):
+    return datasets.get(dataset).kind == "image"
+
+
+def variant_dataset(wc):
+    return config["variants"][wc.variant]["dataset"]
+
+
 def stamp(stage, name):
     """results/.stamps/{stage}/{name}.json, an input of the job.
 
@@ -72,5 +81,7 @@ def stage_sources(stage):
 
 def all_targets():
     data = [str(prepared_files(d)["meta"]) for d in DATASETS]
+    data += [str(classifier_files(d)["summary"]) for d in DATASETS]
+    data += [str(reference_files(d)["summary"]) for d in DATASETS]
     runs = [str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS]
     return data + runs

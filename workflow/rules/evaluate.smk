@@ -7,11 +7,16 @@ rule evaluate:
         stamp=lambda wc: stamp("evaluate", f"{wc.variant}-{wc.seed}"),
         generator="results/runs/{variant}/seed{seed}/generator.pt",
         diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
+        classifier=lambda wc: str(classifier_files(variant_dataset(wc))["weights"]),
+        reference=lambda wc: str(reference_files(variant_dataset(wc))["arrays"]),
+        reference_summary=lambda wc: str(reference_files(variant_dataset(wc))["summary"]),
     output:
         metrics="results/metrics/{variant}/seed{seed}.json",
     params:
         options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
+    threads: config["evaluate"]["cpu_threads"]
     resources:
+        gpu=lambda wc: gpu_tokens(config["evaluate"]["device"]) if is_image(variant_dataset(wc)) else 0,
         runtime=job_resource("evaluate", "runtime_min"),
         mem_mb=job_resource("evaluate", "mem_mb"),
     log:

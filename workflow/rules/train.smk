@@ -5,8 +5,8 @@ rule train:
     input:
         stage_sources("train"),
         stamp=lambda wc: stamp("train", f"{wc.variant}-{wc.seed}"),
-        data=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["train"]),
-        meta=lambda wc: str(prepared_files(config["variants"][wc.variant]["dataset"])["meta"]),
+        data=lambda wc: str(prepared_files(variant_dataset(wc))["train"]),
+        meta=lambda wc: str(prepared_files(variant_dataset(wc))["meta"]),
     output:
         checkpoint="results/runs/{variant}/seed{seed}/checkpoint.pt",
         generator="results/runs/{variant}/seed{seed}/generator.pt",

@@ -1,0 +1,162 @@
+"""Stage `reference`: one dataset -> results/features/{dataset}/reference.npz, reference.json.
+
+For an image dataset, per extractor of `reference.extractors`:
+- the real images of `reference.split` (at most `max_images`, a seeded subset)
+  go through the extractor once; reference.npz keeps what `evaluate` needs
+  ({extractor}.mu, .sigma, and .class_hist or .features);
+- the other split goes through it too, and is compared with the reference
+  exactly as a generator's samples will be: the real-vs-real baseline (the
+  floor of every distance) in reference.json;
+- extractor outputs are cached under results/.cache/features/ by content
+  (data sha256, extractor weights sha256, resize, image count), so a rerun for
+  an unrelated reason, or a params value set back, costs a file read.
+An extractor that cannot run here (no Inception weights) is recorded under
+`unavailable` with the reason; the others still run.
+
+For a points dataset: the toy metrics of the test split (the VEEGAN/PacGAN
+protocol, as `evaluate` applies it to generated points) as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline_src import datasets
+from pipeline_src.datasets.prepared import load_prepared
+from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.errors import InputError
+from pipeline_src.features import compare, open_extractor, reference_arrays
+from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest
+from pipeline_src.metrics.images import EXTRACTOR_METRICS
+from pipeline_src.paths import RESULTS, classifier_files, feature_cache, reference_files
+from pipeline_src.stages.common import dataset_rngs, job_options, log, print_options, write_stamp
+from pipeline_src.training.loop import resolve_device
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def subset(x: torch.Tensor, y: torch.Tensor, n: int, dataset: str, split: str) -> tuple:
+    """At most n samples: all when there are fewer, else a subset fixed by (dataset, split)."""
+    if len(x) <= n:
+        return x, y
+    (rng,) = dataset_rngs(0, f"{dataset}/{split}", 1)
+    idx = torch.from_numpy(np.sort(rng.choice(len(x), n, replace=False)))
+    return x[idx], y[idx]
+
+
+def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str, results: Path) -> tuple[dict, dict]:
+    """Extractor outputs of real images, read from the content-keyed cache or computed and cached."""
+    key_parts = {"extractor": extractor.name, **extractor.identity, "data_sha256": data_sha256,
+                 "split": split, "n_images": len(images)}
+    key = bytes_digest(json.dumps(key_parts, sort_keys=True).encode())[:32]
+    path = feature_cache(extractor.name, key, results)
+    if path.is_file():
+        try:
+            with np.load(path) as saved:
+                log(f"reference: {extractor.name} features of {split} read from cache {path}")
+                return {k: saved[k] for k in saved.files}, {**key_parts, "key": key}
+        except (OSError, ValueError, EOFError) as e:  # a damaged cache entry is recomputed, never used
+            log(f"reference: {path} unreadable ({e}); recomputing")
+    outputs = extractor(images)
+    atomic_write_bytes(path, npz_bytes(outputs))
+    return outputs, {**key_parts, "key": key}
+
+
+def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
+    ref = options["reference"]
+    spec = datasets.get(dataset)
+    device = resolve_device(ref["device"])
+    torch.set_num_threads(ref["cpu_threads"])
+    split, other = ref["split"], "test" if ref["split"] == "train" else "train"
+    x, y, meta = load_prepared(dataset, results, split)
+    x_base, _, _ = load_prepared(dataset, results, other)
+    x, y = subset(x, y, ref["max_images"], dataset, split)
+    x_base, _ = subset(x_base, x_base.new_zeros(len(x_base)), ref["max_images"], dataset, other)
+    arrays: dict[str, np.ndarray] = {}
+    summary: dict = {"dataset": dataset, "kind": "image", "split": split, "baseline_split": other,
+                     "n_images": len(x), "n_baseline": len(x_base), "extractors": {}, "baseline": {},
+                     "unavailable": {}}
+    for name in ref["extractors"]:
+        try:
+            extractor = open_extractor(name, classifier_path=classifier_files(dataset, results)["weights"],
+                                       inception_weights=resolve_weights(ref["inception"]) if name == "inception"
+                                       else None, batch_size=ref["batch_size"], device=device)
+        except WeightsUnavailable as e:
+            summary["unavailable"][name] = str(e)
+            for metric in EXTRACTOR_METRICS[name]:
+                summary["unavailable"][metric] = str(e)
+            log(f"reference {dataset}: {name} unavailable: {e}")
+            continue
+        outputs, key = cached_outputs(extractor, x, meta["sha256"][f"{split}.pt"], split, results)
+        base_outputs, _ = cached_outputs(extractor, x_base, meta["sha256"][f"{other}.pt"], other, results)
+        ref_arrays = reference_arrays(name, outputs, y.numpy(), len(spec.classes))
+        arrays.update({f"{name}.{k}": v for k, v in ref_arrays.items()})
+        summary["baseline"].update(compare(name, base_outputs, ref_arrays))
+        summary["extractors"][name] = {"cache_key": key, "weights": str(extractor.weights_path)}
+    return arrays, summary
+
+
+def points_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
+    from pipeline_src.stages.evaluate import toy_metrics
+
+    x, _, _ = load_prepared(dataset, results, "test")
+    n = min(options["toy"]["toy_samples"], len(x))
+    baseline = toy_metrics(dataset, options["dataset"], x[:n].double().numpy(), options["toy"]["hq_threshold"])
+    summary = {"dataset": dataset, "kind": "points", "split": "test", "n_images": n, "extractors": {},
+               "baseline": {k: v for k, v in baseline.items() if v is not None}, "unavailable": {}}
+    return {}, summary
+
+
+def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
+    options = job_options("reference", params, dataset)
+    write_stamp("reference", dataset, options, results)  # before any output
+    if datasets.get(dataset).kind == "image":
+        arrays, summary = image_reference(dataset, options, results)
+    else:
+        arrays, summary = points_reference(dataset, options, results)
+    files = reference_files(dataset, results)
+    atomic_write_bytes(files["arrays"], npz_bytes(arrays))
+    atomic_write_json(files["summary"], summary)
+    log(f"reference {dataset}: baseline {summary['baseline']}"
+        + (f"; unavailable: {sorted(summary['unavailable'])}" if summary["unavailable"] else ""))
+    return summary
+
+
+def load_reference(dataset: str, results: Path) -> tuple[dict, dict]:
+    """(arrays per extractor {name: {key: array}}, summary) as `build` wrote them."""
+    files = reference_files(dataset, results)
+    if not files["summary"].is_file() or not files["arrays"].is_file():
+        raise InputError(f"{files['summary']}: missing; run the reference stage for {dataset} first")
+    try:
+        summary = json.loads(files["summary"].read_text())
+        with np.load(files["arrays"]) as saved:
+            arrays: dict[str, dict] = {}
+            for k in saved.files:
+                name, field = k.split(".", 1)
+                arrays.setdefault(name, {})[field] = saved[k]
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{files['arrays']}: cannot be read ({e.__class__.__name__}: {e}); "
+                         f"delete results/features/{dataset}/reference.* and rerun reference") from None
+    return arrays, summary
+
+
+def run(args: argparse.Namespace, params: dict) -> None:
+    options = job_options("reference", params, args.dataset)
+    print_options("reference", {"dataset": args.dataset, "options": options})
+    with gpu_for_this_process(options["reference"]["device"]):
+        build(args.dataset, params, Path(args.results))
