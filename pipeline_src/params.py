@@ -171,6 +171,10 @@ def reference_problems(params: dict) -> list[str]:
                 f"variants.{vname}.model: dcgan supports image sides {list(DCGAN_SIDES)}, "
                 f"but datasets.{dname}.side is {side}"
             )
+    for i, (a, b) in enumerate(params["report"]["comparisons"]):
+        for name in (a, b):
+            if name not in params["variants"]:
+                problems.append(f"report.comparisons.{i}: {name!r} is not a key of `variants`")
     return problems
 
 

@@ -59,3 +59,8 @@ def reference_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
 def feature_cache(extractor: str, key: str, results: Path = RESULTS) -> Path:
     """results/.cache/features/{extractor}-{key}.npz: real-data features keyed by their content."""
     return Path(results) / ".cache" / "features" / f"{extractor}-{key}.npz"
+
+
+def report_files(results: Path = RESULTS) -> dict[str, Path]:
+    d = Path(results) / "report"
+    return {"csv": d / "summary.csv", "md": d / "summary.md", "comparisons": d / "comparisons.csv"}

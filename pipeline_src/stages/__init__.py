@@ -86,3 +86,9 @@ register(Stage(
                "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/loop.py"),
 ))
+register(Stage(
+    "report",
+    "tables over every run -> results/report/summary.csv, summary.md, comparisons.csv",
+    "pipeline_src.stages.report",
+    _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py"),
+))

@@ -61,6 +61,9 @@ def job_options(stage: str, params: dict, name: str) -> dict:
     if stage == "evaluate":
         dataset = variant_options(params, name.rsplit("-", 1)[0])["dataset"]
         return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
+    if stage == "report":  # one job: the whole sweep
+        return {"report": params["report"], "seeds": params["train"]["seeds"],
+                "variants": {v: variant_options(params, v) for v in params["variants"]}}
     raise ValueError(f"no job options for stage {stage!r}")
 
 

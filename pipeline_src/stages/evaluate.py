@@ -99,7 +99,14 @@ def image_metrics(g: torch.nn.Module, saved: dict, params: dict, seed: int, resu
             raise InputError(f"{extractor.weights_path}: sha256 differs from the one the reference statistics of "
                              f"{dataset} were computed with; rerun the reference stage for {dataset}")
         metrics.update(compare(name, extractor(images), arrays[name]))
+        metrics[f"{name}_id"] = extractor_id(extractor)
     return metrics, unavailable
+
+
+def extractor_id(extractor) -> str:
+    """Which features a run's numbers come from: name, weights sha256 prefix, resize."""
+    parts = [extractor.name, extractor.identity["weights_sha256"][:12], extractor.identity.get("resize")]
+    return ":".join(p for p in parts if p)
 
 
 def eval_seed(params: dict, seed: int) -> int:

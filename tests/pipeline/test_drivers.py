@@ -25,10 +25,13 @@ def snakemake_jobs(ws: Path, *extra: str) -> dict[str, dict]:
         if not head or head.group(1) == "all":
             continue
         fields = dict(re.findall(r"^\s{4}(\w+): (.*)$", block, flags=re.M))
-        wildcards = dict(w.split("=") for w in fields["wildcards"].split(", "))
-        name = wildcards.get("dataset") or f"{wildcards['variant']}-{wildcards['seed']}"  # DVC's matrix naming
+        if "wildcards" not in fields:  # one job for the whole sweep (report)
+            name = None
+        else:
+            wildcards = dict(w.split("=") for w in fields["wildcards"].split(", "))
+            name = wildcards.get("dataset") or f"{wildcards['variant']}-{wildcards['seed']}"  # DVC's matrix naming
         cmd = re.search(r"^(?:Shell command: )?\s*(python -m .*)$", block, flags=re.M).group(1)
-        jobs[f"{head.group(1)}@{name}"] = {
+        jobs[head.group(1) if name is None else f"{head.group(1)}@{name}"] = {
             "cmd": LOG_REDIRECT.sub("", cmd),
             "outputs": sorted(fields["output"].split(", ")),
             "inputs": fields["input"].split(", "),
@@ -74,10 +77,12 @@ def expected_jobs(params: dict) -> set[str]:
     data = {f"{stage}@{d}" for stage in ("download", "prepare", "classifier", "reference") for d in params["datasets"]}
     runs = {f"{stage}@{v}-{s}" for stage in ("train", "evaluate")
             for v in params["variants"] for s in params["train"]["seeds"]}
-    return data | runs
+    return data | runs | {"report"}
 
 
 def expected_cmd(job: str) -> str:
+    if job == "report":
+        return "python -m pipeline_src report"
     stage, name = job.split("@")
     if stage in ("train", "evaluate"):
         variant, seed = name.rsplit("-", 1)
@@ -86,7 +91,7 @@ def expected_cmd(job: str) -> str:
 
 
 def dvc_changed(ws: Path) -> set[str]:
-    return set(re.findall(r"^(\S+@\S+):", run(["dvc", "status"], cwd=ws).stdout, flags=re.M))
+    return set(re.findall(r"^(\S+@\S+|report):", run(["dvc", "status"], cwd=ws).stdout, flags=re.M))
 
 
 def test_both_drivers_have_a_job_per_dataset_and_per_variant_and_seed(workspace):
@@ -124,8 +129,9 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     files = result_files(workspace)
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
     # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
-    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + metrics
-    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7
+    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + metrics;
+    # report: summary.csv, summary.md, comparisons.csv
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7 + 3
     assert files == result_files(other)
 
     # a second run has nothing to do
@@ -140,8 +146,8 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     seeds = params["train"]["seeds"]
     ring8_train = {f"train@ns_toy_ring8-{s}" for s in seeds}
     ring8_eval = {f"evaluate@ns_toy_ring8-{s}" for s in seeds}
-    assert set(snakemake_jobs(workspace)) == ring8_train | ring8_eval
-    assert dvc_changed(other) == ring8_train
+    assert set(snakemake_jobs(workspace)) == ring8_train | ring8_eval | {"report"}
+    assert dvc_changed(other) == ring8_train | {"report"}  # report reads the variants' options
 
     # one dataset's params: that dataset's jobs. DVC cannot see which dataset a variant uses
     # inside a matrix, so its evaluate stages depend on all of `datasets` (and its train
@@ -152,13 +158,13 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     data_jobs = {"download@ring8", "prepare@ring8"}
     every_eval = {f"evaluate@{v}-{s}" for v in params["variants"] for s in seeds}
     ring8_features = {"classifier@ring8", "reference@ring8"}
-    assert set(snakemake_jobs(workspace)) == data_jobs | ring8_features | ring8_train | ring8_eval
-    assert dvc_changed(other) == data_jobs | ring8_features | ring8_train | every_eval
+    assert set(snakemake_jobs(workspace)) == data_jobs | ring8_features | ring8_train | ring8_eval | {"report"}
+    assert dvc_changed(other) == data_jobs | ring8_features | ring8_train | every_eval | {"report"}
 
 
 def test_an_evaluation_setting_reruns_evaluate_only(workspace):
-    """The number of generated samples: every evaluate job, and neither train nor the
-    reference statistics nor the classifier."""
+    """The number of generated samples: every evaluate job and the report, and neither
+    train nor the reference statistics nor the classifier."""
     params = tiny_params()
     params["variants"] = {k: params["variants"][k] for k in ("ns_mlp_digits", "ns_toy_ring8")}
     params["train"]["seeds"] = [0]
@@ -168,8 +174,8 @@ def test_an_evaluation_setting_reruns_evaluate_only(workspace):
     params["evaluate"]["n_samples"] = 48
     write_params(workspace, params)
     evaluate_jobs = {"evaluate@ns_mlp_digits-0", "evaluate@ns_toy_ring8-0"}
-    assert set(snakemake_jobs(workspace)) == evaluate_jobs
-    assert dvc_changed(workspace) == evaluate_jobs
+    assert set(snakemake_jobs(workspace)) == evaluate_jobs | {"report"}
+    assert dvc_changed(workspace) == evaluate_jobs  # the report's inputs change once evaluate has run
 
 
 def test_switching_drivers_never_leaves_stale_results(workspace):
@@ -187,7 +193,7 @@ def test_switching_drivers_never_leaves_stale_results(workspace):
     run(["dvc", "repro"], cwd=workspace)  # DVC rebuilds with lr_g = 1e-3 (P2)
 
     write_params(workspace, params)  # back to P1: Snakemake's own records say P1 is built...
-    assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0", "evaluate@ns_toy_ring8-0"}  # outputs are P2's
+    assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0", "evaluate@ns_toy_ring8-0", "report"}  # P2's
     run(["snakemake", "--cores", "2"], cwd=workspace)
     options = (workspace / "results/runs/ns_toy_ring8/seed0/options.json").read_text()
     assert '"lr_g": 0.0002' in options

@@ -61,6 +61,8 @@ def test_image_metrics_of_every_extractor_from_one_sample_set(tmp_path, run_stag
         assert isinstance(m[metric], (int, float)) and np.isfinite(m[metric]), metric
     assert m["fid"] > 0 and m["fd_classifier"] > 0 and 0 <= m["classes_covered"] <= 10
     assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1 and m["inception_score"] >= 1
+    assert m["inception_id"] == f"inception:{inception_weights.sha256[:12]}:tf1-bilinear-299-noantialias"
+    assert m["classifier_id"].startswith("classifier:")
     baseline = json.loads((ws / "results/features/digits/reference.json").read_text())["baseline"]
     assert set(EXTRACTOR_METRICS["classifier"] + EXTRACTOR_METRICS["inception"]) <= set(baseline)
 

@@ -6,7 +6,8 @@ from pipeline_src import datasets
 from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import RESULTS, classifier_files, metrics_file, params_stamp, prepared_files, reference_files
+from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
+                                reference_files, report_files)
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, variant_options, write_stamp
 
@@ -35,6 +36,7 @@ validate(config, "../schemas/params.schema.yaml")
 DATASETS = list(config["datasets"])
 VARIANTS = list(config["variants"])
 SEEDS = list(config["train"]["seeds"])
+USED_DATASETS = list(dict.fromkeys(v["dataset"] for v in config["variants"].values()))
 
 
 wildcard_constraints:
@@ -84,4 +86,4 @@ def all_targets():
     data += [str(classifier_files(d)["summary"]) for d in DATASETS]
     data += [str(reference_files(d)["summary"]) for d in DATASETS]
     runs = [str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS]
-    return data + runs
+    return data + runs + [str(p) for p in report_files().values()]

@@ -1,0 +1,1 @@
+"""The comparison report: tables (tables.py) from every run's metrics file."""

@@ -1,0 +1,188 @@
+"""Comparison tables as pure functions of the runs' metrics: runs -> summary -> markdown.
+
+A run is one metrics file (one variant, one seed). The summary has one row
+per variant: what distinguishes it, then each metric as the mean over seeds
+with the half-width of its 95% confidence interval (Student t, n - 1 degrees
+of freedom; none for a single seed), and the number of seeds. A metric that
+no seed of a variant could compute is shown with its reason, never as a
+blank or a zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+# Which way is better, for marking the best value of a column. Metrics not
+# listed (gauss1d's mean and std: closeness to a target) are not marked.
+LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1"}
+HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
+BOOKKEEPING = {"seed", "step", "n_samples", "n_classes", "n_modes", "kid_subset_size"}
+FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
+
+
+def metric_columns(runs: list[dict]) -> list[str]:
+    """Metric names in first-seen order: the numeric keys, flags and bookkeeping aside."""
+    names: dict[str, None] = {}
+    for run in runs:
+        for key, value in run.items():
+            if key in BOOKKEEPING or key in FLAGS or isinstance(value, bool):
+                continue
+            if isinstance(value, (int, float)):
+                names.setdefault(key)
+        for key in run.get("unavailable", {}):
+            names.setdefault(key)
+    return list(names)
+
+
+def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float | None]:
+    """Mean and the half-width of its t confidence interval (None for one value)."""
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, None
+    sem = float(x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * sem)
+
+
+def differing_options(variants: dict[str, dict]) -> list[str]:
+    """Option keys whose resolved value is not the same for every variant."""
+    keys = sorted({k for options in variants.values() for k in options})
+    return [k for k in keys if len({repr(options.get(k)) for options in variants.values()}) > 1]
+
+
+def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) -> pd.DataFrame:
+    """One row per variant (in params order): options that differ, n_seeds, per metric
+    `{m}` (mean), `{m}_ci` (CI half-width) and `{m}_unavailable` (reason, when no seed has it),
+    and per failure flag the number of seeds that raised it."""
+    metrics = metric_columns(runs)
+    shown = ["dataset", "model", "loss"] + [k for k in differing_options(variants)
+                                            if k not in ("dataset", "model", "loss")]
+    rows = []
+    for variant, options in variants.items():
+        mine = [r for r in runs if r["variant"] == variant]
+        row: dict = {"variant": variant, **{k: _cell(options.get(k)) for k in shown}, "n_seeds": len(mine)}
+        for m in metrics:
+            values = [r[m] for r in mine if isinstance(r.get(m), (int, float)) and not isinstance(r.get(m), bool)]
+            if values:
+                row[m], row[f"{m}_ci"] = mean_ci(values, level)
+                row[f"{m}_n"] = len(values)
+            else:
+                reasons = sorted({r["unavailable"][m] for r in mine if m in r.get("unavailable", {})})
+                row[f"{m}_unavailable"] = "; ".join(reasons) if reasons else "not computed for this dataset"
+        for flag in FLAGS:
+            row[flag] = sum(bool(r.get(flag)) for r in mine)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(value):
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
+def baseline_rows(references: dict[str, dict]) -> pd.DataFrame:
+    """Real-vs-real rows per dataset from each reference.json: the floor of every distance."""
+    rows = []
+    for dataset, ref in references.items():
+        label = (f"{ref['baseline_split']} vs {ref['split']}" if "baseline_split" in ref
+                 else f"{ref['split']} split vs the true distribution")
+        row = {"variant": f"real data ({label})",
+               "dataset": dataset, "n_seeds": 0}
+        row.update({k: v for k, v in ref.get("baseline", {}).items() if k not in BOOKKEEPING})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_comparisons(runs: list[dict], pairs: list[tuple[str, str]], level: float = 0.95) -> pd.DataFrame:
+    """For each (a, b) and each metric both have: mean of b - a over the seeds both ran,
+    its CI half-width and the two-sided paired t-test p-value (NaN below 2 seeds)."""
+    rows = []
+    by_key = {(r["variant"], r["seed"]): r for r in runs}
+    for a, b in pairs:
+        seeds = sorted({s for v, s in by_key if v == a} & {s for v, s in by_key if v == b})
+        for m in metric_columns([by_key[(v, s)] for v in (a, b) for s in seeds]):
+            pairs_ab = [(by_key[(a, s)].get(m), by_key[(b, s)].get(m)) for s in seeds]
+            pairs_ab = [(x, y) for x, y in pairs_ab if isinstance(x, (int, float)) and isinstance(y, (int, float))]
+            if not pairs_ab:
+                continue
+            xa, xb = np.array(pairs_ab, dtype=np.float64).T
+            diff, ci = mean_ci(list(xb - xa), level)
+            p = float(stats.ttest_rel(xb, xa).pvalue) if len(xa) >= 2 and np.any(xb != xa) else float("nan")
+            rows.append({"a": a, "b": b, "metric": m, "n_seeds": len(xa), "mean_a": float(xa.mean()),
+                         "mean_b": float(xb.mean()), "diff_b_minus_a": diff, "diff_ci": ci, "p_value": p,
+                         "better": _better(m, diff, ci)})
+    return pd.DataFrame(rows)
+
+
+def _better(metric: str, diff: float, ci: float | None) -> str:
+    """Which side is better when the CI excludes zero; 'neither (CI covers 0)' otherwise."""
+    if metric not in LOWER_IS_BETTER | HIGHER_IS_BETTER:
+        return ""
+    if ci is None or abs(diff) <= ci:
+        return "neither (CI covers 0)"
+    b_better = diff < 0 if metric in LOWER_IS_BETTER else diff > 0
+    return "b" if b_better else "a"
+
+
+def format_value(mean: float, ci: float | None) -> str:
+    def fmt(x: float) -> str:
+        return f"{x:.4g}"
+    return fmt(mean) if ci is None or (isinstance(ci, float) and math.isnan(ci)) else f"{fmt(mean)} ± {fmt(ci)}"
+
+
+def to_markdown(summary: pd.DataFrame, baseline: pd.DataFrame, comparisons: pd.DataFrame, level: float = 0.95) -> str:
+    """summary.md: the variant table (best value per column in bold), the baselines, the comparisons."""
+    metrics = [m for m in dict.fromkeys(c.removesuffix("_unavailable") for c in summary.columns
+                                        if c.endswith("_unavailable") or f"{c}_n" in summary.columns)]
+    lead = [c for c in summary.columns if c not in metrics and not c.startswith(tuple(f"{m}_" for m in metrics))
+            and c not in FLAGS]
+    header = lead + metrics + ["flags"]
+    lines = [f"Mean ± {level:.0%} CI half-width over seeds (Student t); **bold**: best of the column "
+             "within a dataset. Unavailable metrics give the reason.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    best = _best_rows(summary, metrics)
+    for i, row in summary.iterrows():
+        cells = [str(row[c]) for c in lead]
+        for m in metrics:
+            if m in row and pd.notna(row.get(m)):
+                text = format_value(row[m], row.get(f"{m}_ci"))
+                if row.get(f"{m}_n", row["n_seeds"]) < row["n_seeds"]:  # some seeds could not compute it
+                    text += f" (n={int(row[f'{m}_n'])})"
+                cells.append(f"**{text}**" if i in best.get(m, ()) else text)
+            else:
+                cells.append(f"unavailable: {row.get(f'{m}_unavailable')}")
+        flags = [f"{f} {int(row[f])}/{int(row['n_seeds'])}" for f in FLAGS if row.get(f)]
+        cells.append(", ".join(flags) or "none")
+        lines.append("| " + " | ".join(cells) + " |")
+    if not baseline.empty:
+        cols = [c for c in baseline.columns if c not in ("n_seeds",)]
+        lines += ["", "Real-vs-real baseline per dataset (the floor of every distance):", "",
+                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for _, row in baseline.iterrows():
+            lines.append("| " + " | ".join("" if pd.isna(row[c]) else (f"{row[c]:.4g}" if isinstance(row[c], float)
+                                                                         else str(row[c])) for c in cols) + " |")
+    if not comparisons.empty:
+        lines += ["", "Paired comparisons (b − a over the seeds both ran; p: paired t-test):", "",
+                  "| a | b | metric | seeds | mean a | mean b | b − a | p | better |", "|" + "---|" * 9]
+        for _, r in comparisons.iterrows():
+            lines.append(f"| {r['a']} | {r['b']} | {r['metric']} | {r['n_seeds']} | {r['mean_a']:.4g} | "
+                         f"{r['mean_b']:.4g} | {format_value(r['diff_b_minus_a'], r['diff_ci'])} | "
+                         f"{r['p_value']:.3g} | {r['better']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _best_rows(summary: pd.DataFrame, metrics: list[str]) -> dict[str, set]:
+    best: dict[str, set] = {}
+    for m in metrics:
+        if m not in summary or m not in LOWER_IS_BETTER | HIGHER_IS_BETTER:
+            continue
+        for _, group in summary.groupby("dataset"):
+            values = group[m].dropna()
+            if len(values) < 2:
+                continue
+            target = values.min() if m in LOWER_IS_BETTER else values.max()
+            best.setdefault(m, set()).update(values.index[values == target])
+    return best
