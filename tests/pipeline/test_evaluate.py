@@ -89,6 +89,7 @@ def test_reference_features_are_computed_once_and_reused_by_content(tmp_path, ru
 def test_digits_classifier_reaches_the_accuracy_target(tmp_path, run_stage):
     params = tiny_params()
     params["classifier"] = default_params()["classifier"]
+    params["reference"]["max_images"] = 10_000  # every real image: label shares need more than a handful
     ws = prepared(run_stage, tmp_path, params, "digits")
     run_stage(ws, "classifier", "--dataset", "digits")
     summary = json.loads((ws / "results/features/digits/classifier.json").read_text())

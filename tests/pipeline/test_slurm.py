@@ -55,12 +55,14 @@ def test_tiny_pipeline_runs_to_completion_through_the_slurm_profile(slurm, works
                           cwd=workspace, env=slurm_env(slurm), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", proc.stdout + proc.stderr)
-    assert len(submitted) == 4 + 4 + 2 + 2  # download and prepare per dataset, train and evaluate per variant
+    # download, prepare, classifier and reference per dataset; train and evaluate per variant; the report
+    assert len(submitted) == 4 * 4 + 2 + 2 + 1
     assert set(submitted) <= set(job_ids(slurm)) - before  # every one ran as a Slurm job and completed
     for d in params["datasets"]:
         assert (workspace / f"results/data/{d}/meta.json").is_file()
     for v in params["variants"]:
         assert (workspace / f"results/metrics/{v}/seed0.json").is_file()
+    assert (workspace / "results/report/summary.md").is_file()
     train_jobs = re.findall(r"rule_train/\S+/(\d+)\.log", proc.stdout + proc.stderr)
     assert len(set(train_jobs)) == 2
     for job in set(train_jobs):
