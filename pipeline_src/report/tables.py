@@ -22,6 +22,7 @@ LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks"
 HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
 BOOKKEEPING = {"seed", "step", "n_samples", "n_classes", "n_modes", "kid_subset_size"}
 FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
+NOT_APPLICABLE = "not computed for this dataset"  # e.g. image metrics of a toy variant: shown as n/a
 
 
 def metric_columns(runs: list[dict]) -> list[str]:
@@ -72,7 +73,7 @@ def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) 
                 row[f"{m}_n"] = len(values)
             else:
                 reasons = sorted({r["unavailable"][m] for r in mine if m in r.get("unavailable", {})})
-                row[f"{m}_unavailable"] = "; ".join(reasons) if reasons else "not computed for this dataset"
+                row[f"{m}_unavailable"] = "; ".join(reasons) if reasons else NOT_APPLICABLE
         for flag in FLAGS:
             row[flag] = sum(bool(r.get(flag)) for r in mine)
         rows.append(row)
@@ -144,6 +145,7 @@ def to_markdown(summary: pd.DataFrame, baseline: pd.DataFrame, comparisons: pd.D
              "within a dataset. Unavailable metrics give the reason.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     best = _best_rows(summary, metrics)
+    notes: dict[str, int] = {}  # reason -> footnote number: long reasons once, below the table
     for i, row in summary.iterrows():
         cells = [str(row[c]) for c in lead]
         for m in metrics:
@@ -153,10 +155,18 @@ def to_markdown(summary: pd.DataFrame, baseline: pd.DataFrame, comparisons: pd.D
                     text += f" (n={int(row[f'{m}_n'])})"
                 cells.append(f"**{text}**" if i in best.get(m, ()) else text)
             else:
-                cells.append(f"unavailable: {row.get(f'{m}_unavailable')}")
+                reason = row.get(f"{m}_unavailable")
+                if reason == NOT_APPLICABLE:
+                    cells.append("n/a")
+                else:
+                    cells.append(f"unavailable [{notes.setdefault(reason, len(notes) + 1)}]")
         flags = [f"{f} {int(row[f])}/{int(row['n_seeds'])}" for f in FLAGS if row.get(f)]
         cells.append(", ".join(flags) or "none")
         lines.append("| " + " | ".join(cells) + " |")
+    if notes:
+        lines += [""] + [f"[{k}] unavailable: {reason}" for reason, k in notes.items()]
+    lines += ["", "n/a: the metric does not apply to the variant's dataset (image metrics of point data and "
+              "the reverse)."]
     if not baseline.empty:
         cols = [c for c in baseline.columns if c not in ("n_seeds",)]
         lines += ["", "Real-vs-real baseline per dataset (the floor of every distance):", "",

@@ -59,6 +59,6 @@ def test_markdown_marks_the_best_and_states_unavailable_and_baseline():
     refs = {"digits": {"split": "train", "baseline_split": "test", "baseline": {"fd_classifier": 0.5}}}
     md = to_markdown(summarise(RUNS, VARIANTS), baseline_rows(refs), paired_comparisons(RUNS, [("mm", "ns")]))
     assert "**6.167 ±" in md and "| 12 ±" in md
-    assert "unavailable: no Inception weights here" in md
+    assert "| unavailable [1] |" in md and "[1] unavailable: no Inception weights here" in md  # reason once
     assert "real data (test vs train)" in md and "0.5" in md
     assert "mode_collapse 1/3" in md
