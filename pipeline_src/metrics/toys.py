@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from pipeline_src.datasets import toys as toy_data
+
 
 def assign_modes(points: np.ndarray, centres: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode of each point (n,) and its distance in units of sigma (n,)."""
@@ -60,3 +62,15 @@ def gaussian_metrics(samples: np.ndarray, mean: float, std: float) -> dict:
         "ks": float(stats.kstest(x, target.cdf).statistic),
         "w1": float(np.abs(x - quantiles).mean()),
     }
+
+
+def toy_metrics(dataset: str, options: dict, points: np.ndarray, threshold: float) -> dict:
+    """The metrics of one toy dataset (options: its `datasets.<name>` params), flat:
+    a mixture's per-mode counts are left out."""
+    if dataset == "gauss1d":
+        return gaussian_metrics(points, options["mean"], options["std"])
+    centres = (toy_data.ring8_centres(options["radius"]) if dataset == "ring8"
+               else toy_data.grid25_centres(options["spacing"]))
+    metrics = mode_metrics(points, centres, options["sigma"], threshold)
+    metrics.pop("mode_counts")  # a list: the metrics file stays flat
+    return metrics

@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipeline_src.metrics import is_number
+from pipeline_src.training import FAILURE_FLAGS as FLAGS
+
 # Which way is better, for marking the best value of a column. Metrics not
 # listed (gauss1d's mean and std: closeness to a target) are not marked.
 LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1"}
 HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
 BOOKKEEPING = {"seed", "step", "n_samples", "n_classes", "n_modes", "kid_subset_size"}
-FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
 NOT_APPLICABLE = "not computed for this dataset"  # e.g. image metrics of a toy variant: shown as n/a
 
 
@@ -30,9 +32,7 @@ def metric_columns(runs: list[dict]) -> list[str]:
     names: dict[str, None] = {}
     for run in runs:
         for key, value in run.items():
-            if key in BOOKKEEPING or key in FLAGS or isinstance(value, bool):
-                continue
-            if isinstance(value, (int, float)):
+            if key not in BOOKKEEPING and key not in FLAGS and is_number(value):
                 names.setdefault(key)
         for key in run.get("unavailable", {}):
             names.setdefault(key)
@@ -67,7 +67,7 @@ def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) 
         mine = [r for r in runs if r["variant"] == variant]
         row: dict = {"variant": variant, **{k: _cell(options.get(k)) for k in shown}, "n_seeds": len(mine)}
         for m in metrics:
-            values = [r[m] for r in mine if isinstance(r.get(m), (int, float)) and not isinstance(r.get(m), bool)]
+            values = [r[m] for r in mine if is_number(r.get(m))]
             if values:
                 row[m], row[f"{m}_ci"] = mean_ci(values, level)
                 row[f"{m}_n"] = len(values)
@@ -106,7 +106,7 @@ def paired_comparisons(runs: list[dict], pairs: list[tuple[str, str]], level: fl
         seeds = sorted({s for v, s in by_key if v == a} & {s for v, s in by_key if v == b})
         for m in metric_columns([by_key[(v, s)] for v in (a, b) for s in seeds]):
             pairs_ab = [(by_key[(a, s)].get(m), by_key[(b, s)].get(m)) for s in seeds]
-            pairs_ab = [(x, y) for x, y in pairs_ab if isinstance(x, (int, float)) and isinstance(y, (int, float))]
+            pairs_ab = [(x, y) for x, y in pairs_ab if is_number(x) and is_number(y)]
             if not pairs_ab:
                 continue
             xa, xb = np.array(pairs_ab, dtype=np.float64).T

@@ -62,7 +62,7 @@ register(Stage(
     _COMMON + ("pipeline_src/stages/reference.py", "pipeline_src/datasets/prepared.py", "pipeline_src/devices.py",
                "pipeline_src/features/__init__.py", "pipeline_src/features/classifier.py",
                "pipeline_src/features/inception.py", "pipeline_src/progress.py", "pipeline_src/metrics/frechet.py",
-               "pipeline_src/metrics/images.py", "pipeline_src/metrics/toys.py", "pipeline_src/stages/evaluate.py",
+               "pipeline_src/metrics/__init__.py", "pipeline_src/metrics/images.py", "pipeline_src/metrics/toys.py",
                "pipeline_src/datasets/toys.py", "pipeline_src/training/loop.py"),
 ))
 register(Stage(
@@ -84,11 +84,13 @@ register(Stage(
                "pipeline_src/metrics/images.py", "pipeline_src/features/__init__.py",
                "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",
                "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
-               "pipeline_src/training/networks.py", "pipeline_src/training/loop.py"),
+               "pipeline_src/training/__init__.py", "pipeline_src/training/networks.py",
+               "pipeline_src/training/loop.py"),
 ))
 register(Stage(
     "report",
     "tables over every run -> results/report/summary.csv, summary.md, comparisons.csv",
     "pipeline_src.stages.report",
-    _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py"),
+    _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py",
+               "pipeline_src/metrics/__init__.py", "pipeline_src/training/__init__.py"),
 ))

@@ -21,19 +21,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline_src.datasets import toys as toy_data
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
 from pipeline_src.io import atomic_write_json
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
-from pipeline_src.metrics.toys import gaussian_metrics, mode_metrics
+from pipeline_src.metrics import is_number
+from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
 from pipeline_src.stages.reference import load_reference
+from pipeline_src.training import FAILURE_FLAGS
 from pipeline_src.training.loop import resolve_device, sample_latent
 from pipeline_src.training.networks import build_networks
 
-DIAGNOSTIC_FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,16 +113,6 @@ def eval_seed(params: dict, seed: int) -> int:
     return 1_000_003 * params["evaluate"]["seed"] + seed
 
 
-def toy_metrics(dataset: str, options: dict, points: np.ndarray, threshold: float) -> dict:
-    if dataset == "gauss1d":
-        return gaussian_metrics(points, options["mean"], options["std"])
-    centres = (toy_data.ring8_centres(options["radius"]) if dataset == "ring8"
-               else toy_data.grid25_centres(options["spacing"]))
-    metrics = mode_metrics(points, centres, options["sigma"], threshold)
-    metrics.pop("mode_counts")  # a list: the metrics file stays flat
-    return metrics
-
-
 def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
     """Metrics with a value, and {metric: reason} for those without one."""
     unavailable = {}
@@ -160,12 +150,12 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
     diagnostics_path = folder / "diagnostics.json"
     if diagnostics_path.is_file():
         diagnostics = json.loads(diagnostics_path.read_text())
-        for flag in DIAGNOSTIC_FLAGS:
+        for flag in FAILURE_FLAGS:
             value = diagnostics.get(flag)
             out[flag] = None if value is None else bool(value)
     out["unavailable"] = unavailable
     atomic_write_json(metrics_file(variant, seed, results), out)
-    shown = {k: v for k, v in out.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    shown = {k: v for k, v in out.items() if is_number(v)}
     log(f"evaluate {variant} seed {seed}: {shown}" + (f"; unavailable: {sorted(unavailable)}" if unavailable else ""))
     return out
 

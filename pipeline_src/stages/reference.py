@@ -35,6 +35,7 @@ from pipeline_src.features import compare, open_extractor, reference_arrays
 from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
+from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, feature_cache, reference_files
 from pipeline_src.stages.common import dataset_rngs, job_options, log, print_options, write_stamp
 from pipeline_src.training.loop import resolve_device
@@ -84,9 +85,9 @@ def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, d
     torch.set_num_threads(ref["cpu_threads"])
     split, other = ref["split"], "test" if ref["split"] == "train" else "train"
     x, y, meta = load_prepared(dataset, results, split)
-    x_base, _, _ = load_prepared(dataset, results, other)
+    x_base, y_base, _ = load_prepared(dataset, results, other)
     x, y = subset(x, y, ref["max_images"], dataset, split)
-    x_base, _ = subset(x_base, x_base.new_zeros(len(x_base)), ref["max_images"], dataset, other)
+    x_base, _ = subset(x_base, y_base, ref["max_images"], dataset, other)
     arrays: dict[str, np.ndarray] = {}
     summary: dict = {"dataset": dataset, "kind": "image", "split": split, "baseline_split": other,
                      "n_images": len(x), "n_baseline": len(x_base), "extractors": {}, "baseline": {},
@@ -112,8 +113,6 @@ def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, d
 
 
 def points_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
-    from pipeline_src.stages.evaluate import toy_metrics
-
     x, _, _ = load_prepared(dataset, results, "test")
     n = min(options["toy"]["toy_samples"], len(x))
     baseline = toy_metrics(dataset, options["dataset"], x[:n].double().numpy(), options["toy"]["hq_threshold"])

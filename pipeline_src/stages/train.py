@@ -33,6 +33,7 @@ from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, torch_bytes
 from pipeline_src.paths import RESULTS, run_dir
 from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
+from pipeline_src.training import FAILURE_FLAGS
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
 from pipeline_src.training.samples import write_samples
@@ -210,7 +211,7 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
                      "cuda": torch.version.cuda, "numpy": np.__version__, "python": platform.python_version()},
     })
     shutil.rmtree(run.resume_path.parent, ignore_errors=True)  # finished: nothing to resume
-    flags = [k for k in ("diverged", "saturated", "oscillating", "mode_collapse") if diagnostics.get(k)]
+    flags = [k for k in FAILURE_FLAGS if diagnostics.get(k)]
     log(f"train {variant} seed {seed}: {trainer.step} steps in {trainer.wall_s:.1f} s"
         + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {folder}")
     return diagnostics
