@@ -94,3 +94,17 @@ def test_a_file_that_is_not_inception_weights_is_an_error_naming_it(tmp_path):
     torch.save(torch.nn.Linear(2, 2).state_dict(), path)
     with pytest.raises(InputError, match=f"{path}: not Inception FID weights"):
         InceptionExtractor(path, torch.device("cpu"))
+
+
+def test_params_pin_the_same_weights_as_the_code(tmp_path):
+    """The pin is written in params.yaml, the schema's defaults and inception.py: they must agree."""
+    from pipeline_src.features.inception import WEIGHTS_SHA256, WEIGHTS_URL
+    from pipeline_src.params import validate_params
+    from tests.conftest import default_params
+
+    written = default_params()["reference"]["inception"]
+    assert (written["url"], written["sha256"]) == (WEIGHTS_URL, WEIGHTS_SHA256)
+    params = default_params()
+    params["reference"]["inception"] = {}  # every key from the schema's defaults
+    filled = validate_params(params)["reference"]["inception"]
+    assert (filled["url"], filled["sha256"], filled["weights"]) == (WEIGHTS_URL, WEIGHTS_SHA256, None)
