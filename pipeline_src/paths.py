@@ -62,5 +62,7 @@ def feature_cache(extractor: str, key: str, results: Path = RESULTS) -> Path:
 
 
 def report_files(results: Path = RESULTS) -> dict[str, Path]:
+    """The tables, the figures folder (figures/{name}.png and .svg) and the HTML page."""
     d = Path(results) / "report"
-    return {"csv": d / "summary.csv", "md": d / "summary.md", "comparisons": d / "comparisons.csv"}
+    return {"csv": d / "summary.csv", "md": d / "summary.md", "comparisons": d / "comparisons.csv",
+            "figures": d / "figures", "html": d / "index.html"}

@@ -22,6 +22,17 @@ def grid25_centres(spacing: float) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
+def centres(dataset: str, options: dict) -> np.ndarray:
+    """The component means of a point dataset from its `datasets.<name>` params: (K, D)."""
+    if dataset == "gauss1d":
+        return np.array([[options["mean"]]])
+    if dataset == "ring8":
+        return ring8_centres(options["radius"])
+    if dataset == "grid25":
+        return grid25_centres(options["spacing"])
+    raise ValueError(f"{dataset!r} is not a point dataset")
+
+
 def mixture(n: int, centres: np.ndarray, sigma: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """n points from the equal-weight isotropic Gaussian mixture with these centres."""
     y = rng.integers(0, len(centres), size=n)

@@ -69,8 +69,6 @@ def toy_metrics(dataset: str, options: dict, points: np.ndarray, threshold: floa
     a mixture's per-mode counts are left out."""
     if dataset == "gauss1d":
         return gaussian_metrics(points, options["mean"], options["std"])
-    centres = (toy_data.ring8_centres(options["radius"]) if dataset == "ring8"
-               else toy_data.grid25_centres(options["spacing"]))
-    metrics = mode_metrics(points, centres, options["sigma"], threshold)
+    metrics = mode_metrics(points, toy_data.centres(dataset, options), options["sigma"], threshold)
     metrics.pop("mode_counts")  # a list: the metrics file stays flat
     return metrics

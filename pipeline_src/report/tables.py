@@ -11,6 +11,7 @@ blank or a zero.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,48 @@ def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) 
     return pd.DataFrame(rows)
 
 
+def flag_counts(runs: list[dict], variants: list[str]) -> pd.DataFrame:
+    """Long frame for the diagnostics heat-map: per (variant, failure flag) the seeds that
+    raised it and the seeds where it was checked (a flag of None does not apply: e.g.
+    saturation of a loss without the 1/2 equilibrium)."""
+    rows = []
+    for variant in variants:
+        mine = [r for r in runs if r["variant"] == variant]
+        for flag in FLAGS:
+            checked = [r[flag] for r in mine if r.get(flag) is not None]
+            rows.append({"variant": variant, "flag": flag, "raised": sum(map(bool, checked)), "checked": len(checked)})
+    return pd.DataFrame(rows, columns=["variant", "flag", "raised", "checked"])
+
+
+DIAGNOSTIC_VALUES = (  # (column, key in diagnostics.json, meaning)
+    ("D(x) end", "d_real_end", "mean D(x) over the last part of training (1/2 at equilibrium)"),
+    ("D(G(z)) end", "d_fake_end", "mean D(G(z)) over the last part (near 0: D wins, G saturates)"),
+    ("oscillation", "oscillation", "std / |mean| of G's loss over the last part"),
+    ("diversity", "diversity_ratio", "mean pairwise distance of samples / that of real data (near 0: collapse)"),
+    ("diverged at", "diverged_at_step", "first step with a NaN/Inf loss"),
+)
+
+
+def diagnostics_table(diagnostics: dict[tuple[str, int], dict]) -> Table:
+    """One row per run: the measured values behind the failure flags, then the flags raised."""
+    header = ["variant", "seed"] + [c for c, _, _ in DIAGNOSTIC_VALUES] + ["|grad G| end/start", "flags"]
+    rows = []
+    for (variant, seed), d in diagnostics.items():
+        cells = [variant, str(seed)]
+        for _, key, _ in DIAGNOSTIC_VALUES:
+            value = d.get(key)
+            cells.append("n/a" if value is None else (f"{value:.3g}" if isinstance(value, float) else str(value)))
+        grad = d.get("grad_norm_g") or {}
+        ratio = (grad["end"] / grad["start"]) if grad.get("start") else None
+        cells.append("n/a" if ratio is None or not math.isfinite(ratio) else f"{ratio:.3g}")
+        cells.append(", ".join(f for f in FLAGS if d.get(f)) or "none")
+        rows.append(cells)
+    notes = [f"{c}: {meaning}." for c, _, meaning in DIAGNOSTIC_VALUES]
+    notes.append("|grad G| end/start: G's gradient norm at the end over that at the start (vanishing: saturation).")
+    return Table("Measured per run from log.csv (diagnostics.json); the thresholds are in params.yaml "
+                 "(train.diagnostics).", header, rows, notes=notes)
+
+
 def _cell(value):
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
@@ -134,54 +177,107 @@ def format_value(mean: float, ci: float | None) -> str:
     return fmt(mean) if ci is None or (isinstance(ci, float) and math.isnan(ci)) else f"{fmt(mean)} ± {fmt(ci)}"
 
 
-def to_markdown(summary: pd.DataFrame, baseline: pd.DataFrame, comparisons: pd.DataFrame, level: float = 0.95) -> str:
-    """summary.md: the variant table (best value per column in bold), the baselines, the comparisons."""
-    metrics = [m for m in dict.fromkeys(c.removesuffix("_unavailable") for c in summary.columns
-                                        if c.endswith("_unavailable") or f"{c}_n" in summary.columns)]
-    lead = [c for c in summary.columns if c not in metrics and not c.startswith(tuple(f"{m}_" for m in metrics))
-            and c not in FLAGS]
-    header = lead + metrics + ["flags"]
-    lines = [f"Mean ± {level:.0%} CI half-width over seeds (Student t); **bold**: best of the column "
-             "within a dataset. Unavailable metrics give the reason.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+@dataclass
+class Table:
+    """A formatted table: what summary.md and index.html render (cells are text)."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+    bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of best values
+    notes: list[str] = field(default_factory=list)  # lines under the table
+
+
+def summary_table(summary: pd.DataFrame, level: float = 0.95, baseline: dict | None = None) -> Table:
+    """The variant table of one dataset's rows: the options that differ, metrics as mean ± CI
+    (best marked), flags k/n; a metric none of the rows can have (n/a) is left out, an
+    unavailable one points to a numbered note with the reason. `baseline` (a row of
+    baseline_rows) is appended as the real-vs-real floor."""
+    metrics = summary_metrics(summary)
+    metrics = [m for m in metrics if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
+                                          .eq(NOT_APPLICABLE).sum() == len(summary))]
+    options = [c for c in summary.columns if c not in metrics and not c.startswith(tuple(f"{m}_" for m in metrics))
+               and c not in FLAGS and not c.endswith("_unavailable") and c not in ("variant", "dataset", "n_seeds")]
+    varying = [c for c in options if c in ("model", "loss") or summary[c].astype(str).nunique() > 1]
+    lead = ["variant", *varying, "n_seeds"]
+    datasets = ", ".join(map(str, dict.fromkeys(summary["dataset"])))
+    table = Table(f"{datasets}: mean ± {level:.0%} CI half-width over seeds (Student t); bold: best of the "
+                  "column. Unavailable metrics give the reason.", lead + metrics + ["flags"], [])
     best = _best_rows(summary, metrics)
-    notes: dict[str, int] = {}  # reason -> footnote number: long reasons once, below the table
-    for i, row in summary.iterrows():
-        cells = [str(row[c]) for c in lead]
+    reasons: dict[str, int] = {}  # reason -> note number: long reasons once, below the table
+    for r, (i, row) in enumerate(summary.iterrows()):
+        cells = [_text(row[c]) for c in lead]
         for m in metrics:
             if m in row and pd.notna(row.get(m)):
                 text = format_value(row[m], row.get(f"{m}_ci"))
                 if row.get(f"{m}_n", row["n_seeds"]) < row["n_seeds"]:  # some seeds could not compute it
                     text += f" (n={int(row[f'{m}_n'])})"
-                cells.append(f"**{text}**" if i in best.get(m, ()) else text)
+                if i in best.get(m, ()):
+                    table.bold.add((r, len(cells)))
+                cells.append(text)
             else:
                 reason = row.get(f"{m}_unavailable")
                 if reason == NOT_APPLICABLE:
                     cells.append("n/a")
                 else:
-                    cells.append(f"unavailable [{notes.setdefault(reason, len(notes) + 1)}]")
+                    cells.append(f"unavailable [{reasons.setdefault(reason, len(reasons) + 1)}]")
         flags = [f"{f} {int(row[f])}/{int(row['n_seeds'])}" for f in FLAGS if row.get(f)]
         cells.append(", ".join(flags) or "none")
-        lines.append("| " + " | ".join(cells) + " |")
-    if notes:
-        lines += [""] + [f"[{k}] unavailable: {reason}" for reason, k in notes.items()]
-    lines += ["", "n/a: the metric does not apply to the variant's dataset (image metrics of point data and "
-              "the reverse)."]
-    if not baseline.empty:
-        cols = [c for c in baseline.columns if c not in ("n_seeds",)]
-        lines += ["", "Real-vs-real baseline per dataset (the floor of every distance):", "",
-                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for _, row in baseline.iterrows():
-            lines.append("| " + " | ".join("" if pd.isna(row[c]) else (f"{row[c]:.4g}" if isinstance(row[c], float)
-                                                                         else str(row[c])) for c in cols) + " |")
+        table.rows.append(cells)
+    if baseline is not None:
+        table.rows.append([str(baseline["variant"])] + [""] * (len(lead) - 2) + ["–"]
+                          + [format_value(baseline[m], None) if is_number(baseline.get(m)) else "–"
+                             for m in metrics] + ["–"])
+        table.caption += (" Last row: the same metrics between two real samples, the floor of every distance "
+                          "(–: not measured).")
+    table.notes = [f"[{k}] unavailable: {reason}" for reason, k in reasons.items()]
+    if any("n/a" in cells for cells in table.rows):
+        table.notes.append("n/a: the metric does not apply to this variant.")
+    return table
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else (
+        f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def summary_metrics(summary: pd.DataFrame) -> list[str]:
+    """The metric names of a summary frame, in column order."""
+    return [m for m in dict.fromkeys(c.removesuffix("_unavailable") for c in summary.columns
+                                     if c.endswith("_unavailable") or f"{c}_n" in summary.columns)]
+
+
+def comparison_table(comparisons: pd.DataFrame) -> Table:
+    rows = [[str(r["a"]), str(r["b"]), str(r["metric"]), str(r["n_seeds"]), f"{r['mean_a']:.4g}",
+             f"{r['mean_b']:.4g}", format_value(r["diff_b_minus_a"], r["diff_ci"]), f"{r['p_value']:.3g}",
+             str(r["better"])] for _, r in comparisons.iterrows()]
+    return Table("Paired comparisons (b − a over the seeds both ran; p: paired t-test):",
+                 ["a", "b", "metric", "seeds", "mean a", "mean b", "b − a", "p", "better"], rows)
+
+
+def report_tables(summary: pd.DataFrame, baseline: pd.DataFrame, comparisons: pd.DataFrame,
+                  level: float = 0.95) -> list[Table]:
+    """The tables of summary.md and index.html, in order; empty ones left out."""
+    floors = {row["dataset"]: row for row in baseline.to_dict("records")}
+    tables = [summary_table(group, level, floors.get(dataset))
+              for dataset, group in summary.groupby("dataset", sort=False)]
     if not comparisons.empty:
-        lines += ["", "Paired comparisons (b − a over the seeds both ran; p: paired t-test):", "",
-                  "| a | b | metric | seeds | mean a | mean b | b − a | p | better |", "|" + "---|" * 9]
-        for _, r in comparisons.iterrows():
-            lines.append(f"| {r['a']} | {r['b']} | {r['metric']} | {r['n_seeds']} | {r['mean_a']:.4g} | "
-                         f"{r['mean_b']:.4g} | {format_value(r['diff_b_minus_a'], r['diff_ci'])} | "
-                         f"{r['p_value']:.3g} | {r['better']} |")
-    return "\n".join(lines) + "\n"
+        tables.append(comparison_table(comparisons))
+    return tables
+
+
+def to_markdown(tables: list[Table]) -> str:
+    """summary.md: each table with its caption above and its notes below; best values in bold."""
+    lines: list[str] = []
+    for table in tables:
+        lines += [table.caption, "", "| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+        for r, cells in enumerate(table.rows):
+            lines.append("| " + " | ".join(f"**{c}**" if (r, j) in table.bold else c
+                                           for j, c in enumerate(cells)) + " |")
+        for note in table.notes:  # one paragraph each
+            lines += ["", note]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _best_rows(summary: pd.DataFrame, metrics: list[str]) -> dict[str, set]:

@@ -85,12 +85,15 @@ register(Stage(
                "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",
                "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
                "pipeline_src/training/__init__.py", "pipeline_src/training/networks.py",
-               "pipeline_src/training/loop.py"),
+               "pipeline_src/training/loop.py", "pipeline_src/training/generator.py"),
 ))
 register(Stage(
     "report",
-    "tables over every run -> results/report/summary.csv, summary.md, comparisons.csv",
+    "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
     _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py",
-               "pipeline_src/metrics/__init__.py", "pipeline_src/training/__init__.py"),
+               "pipeline_src/report/figures.py", "pipeline_src/report/html.py", "pipeline_src/metrics/__init__.py",
+               "pipeline_src/training/__init__.py", "pipeline_src/training/generator.py",
+               "pipeline_src/training/networks.py", "pipeline_src/training/loop.py",
+               "pipeline_src/datasets/prepared.py", "pipeline_src/datasets/toys.py"),
 ))

@@ -62,8 +62,11 @@ def job_options(stage: str, params: dict, name: str) -> dict:
         dataset = variant_options(params, name.rsplit("-", 1)[0])["dataset"]
         return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
     if stage == "report":  # one job: the whole sweep
-        return {"report": params["report"], "seeds": params["train"]["seeds"],
-                "variants": {v: variant_options(params, v) for v in params["variants"]}}
+        variants = {v: variant_options(params, v) for v in params["variants"]}
+        used = dict.fromkeys(o["dataset"] for o in variants.values())  # their true modes / density in figures
+        return {"report": params["report"], "seeds": params["train"]["seeds"], "variants": variants,
+                "datasets": {d: dataset_options(params, d) for d in used},
+                "hq_threshold": params["evaluate"]["hq_threshold"]}
     raise ValueError(f"no job options for stage {stage!r}")
 
 

@@ -1,21 +1,57 @@
-"""Stage `report`: every run's metrics -> results/report/summary.csv, summary.md, comparisons.csv.
+"""Stage `report`: the whole sweep -> results/report/.
 
-Reads the metrics file of every (variant, seed) in params.yaml and the
-real-vs-real baseline of every dataset the variants use; tables come from
-pipeline_src.report.tables (pure functions of those files).
+Writes summary.csv, summary.md, comparisons.csv (tables), figures/*.png + *.svg
+(seaborn/matplotlib) and index.html (one self-contained page: tables, figures,
+diagnostics, provenance). Reads every run's metrics file, log.csv and
+diagnostics.json, each dataset's reference.json (the real-vs-real baseline), the
+test split of each dataset and the first seed's generator of each variant (the
+sample figures). Tables come from pipeline_src.report.tables, figures from
+pipeline_src.report.figures: pure functions of what is read here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
+import subprocess
+from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from pipeline_src.datasets import toys as toy_data
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes
-from pipeline_src.paths import RESULTS, metrics_file, reference_files, report_files
-from pipeline_src.report.tables import baseline_rows, paired_comparisons, summarise, to_markdown
-from pipeline_src.stages.common import job_options, log, print_options, variant_options, write_stamp
+from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, to_json
+from pipeline_src.paths import RESULTS, metrics_file, reference_files, report_files, run_dir
+from pipeline_src.report import figures as plots
+from pipeline_src.report.html import Figure, render
+from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
+                                        report_tables, summarise, summary_metrics, to_markdown)
+from pipeline_src.stages.common import dataset_options, job_options, log, print_options, variant_options, write_stamp
+
+N_IMAGES = 64  # images per panel of a sample figure (an 8 x 8 grid)
+N_POINTS = 2000  # points per panel of a toy sample figure
+SAMPLE_SEED = 0  # the z of the sample figures: the same for every variant
+LOG_COLUMNS = ("step", "loss_d", "loss_g", "d_real", "d_fake")
+VERSIONS = ("torch", "torchvision", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "torch-fidelity",
+            "snakemake", "dvc")
+
+CAPTIONS = {
+    "losses": "Loss of D and G against the generator step, per variant: the mean over seeds with a band of "
+              "its confidence interval. Losses in nats for the BCE objectives (minimax, non-saturating).",
+    "discriminator": "Mean D(x) on real and D(G(z)) on generated batches against the step. At the equilibrium of "
+                     "Goodfellow et al. (2014) both are 1/2 (dotted line); D(G(z)) near 0 with a vanishing G "
+                     "gradient is the saturation of the minimax objective.",
+    "metrics": "Every metric with a value: mean over seeds with its confidence interval per variant; grey "
+               "diamonds: the same metric between two real splits (the floor a perfect generator reaches).",
+    "diagnostics": "Failure modes flagged per variant: seeds flagged / seeds where the check applies "
+                   "(n/a: it does not apply to that loss or no seed could be checked).",
+    "samples": "Real test images or points beside samples of each variant's first seed, all drawn from one "
+               "fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "
+               "density N(mean, std) over the histogram.",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,23 +67,137 @@ def read_json(path: Path, stage: str) -> dict:
         raise InputError(f"{path}: not valid JSON ({e}); delete it and rerun {stage}") from None
 
 
+def read_log(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; run the train stage first") from None
+    except (ValueError, pd.errors.ParserError) as e:
+        raise InputError(f"{path}: not a readable CSV ({e}); rerun train") from None
+    missing = [c for c in LOG_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: no column {', '.join(missing)}; rerun train")
+    return frame
+
+
+def sample_sets(params: dict, variants: dict[str, dict], seed: int, results: Path) -> dict[str, dict]:
+    """Per dataset: kind, real test samples and each variant's samples (first seed, fixed z)."""
+    import torch
+
+    from pipeline_src.datasets.prepared import load_prepared
+    from pipeline_src.training.generator import generate, load_generator, to_uint8
+
+    torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
+    out: dict[str, dict] = {}
+    for dataset in dict.fromkeys(o["dataset"] for o in variants.values()):
+        x, _, meta = load_prepared(dataset, results, "test")
+        n = N_IMAGES if meta["kind"] == "image" else N_POINTS
+        pick = np.random.default_rng(SAMPLE_SEED).choice(len(x), size=min(n, len(x)), replace=False)
+        generated = {}
+        for variant in (v for v, o in variants.items() if o["dataset"] == dataset):
+            g, saved = load_generator(run_dir(variant, seed, results))
+            fake = generate(g, saved, n, SAMPLE_SEED)
+            generated[variant] = (to_uint8(fake) if meta["kind"] == "image" else fake.double()).numpy()
+        out[dataset] = {"kind": meta["kind"], "real": x[np.sort(pick)].numpy(), "generated": generated}
+    return out
+
+
+def toy_truth(params: dict, dataset: str) -> dict:
+    options = dataset_options(params, dataset)
+    return {**options, "centres": toy_data.centres(dataset, options),
+            "hq_sigmas": params["evaluate"]["hq_threshold"]}
+
+
+def provenance(params: dict, run_options: list[dict]) -> dict[str, str]:
+    """Git commit, params hash, library versions, and the devices and torch builds that trained.
+    No clock time: the same inputs give the same page, whichever driver ran the stage."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        commit = "unknown (not a git repository, or no commit yet)"
+    elif git("status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
+    out = {
+        "git commit": commit,
+        "params sha256 (canonical JSON)": bytes_digest(to_json(params).encode()),
+        "python": f"{platform.python_version()} on {platform.platform()}",
+    }
+    for name in VERSIONS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    out["training devices"] = "; ".join(sorted({o.get("device", "unknown") for o in run_options}))
+    builds = sorted({f"torch {o['versions'].get('torch')}, CUDA {o['versions'].get('cuda')}"
+                     for o in run_options if "versions" in o})
+    out["training torch builds"] = "; ".join(builds) or "unknown"
+    return out
+
+
+def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd.DataFrame, summary: pd.DataFrame,
+                 baseline: pd.DataFrame, runs: list[dict], samples: dict[str, dict], level: float) -> list[Figure]:
+    """Every figure as PNG + SVG in `folder`; the entries of the HTML page, in page order."""
+    plots.use_style()
+    colours = plots.variant_colours(list(variants))
+    losses = {v: o["loss"] for v, o in variants.items()}
+    metrics = [m for m in summary_metrics(summary) if m in summary and summary[m].notna().any()]
+    made = [("losses", "Training losses", plots.loss_curves(logs, losses, level), CAPTIONS["losses"]),
+            ("discriminator", "Discriminator outputs", plots.discriminator_outputs(logs, losses, level),
+             CAPTIONS["discriminator"])]
+    if metrics:
+        made.append(("metrics", "Metrics with confidence intervals",
+                     plots.metric_intervals(summary, baseline, metrics, colours), CAPTIONS["metrics"]))
+    for dataset, s in samples.items():
+        truth = toy_truth(params, dataset) if s["kind"] == "points" else {}
+        made.append((f"samples_{dataset}", f"Samples: {dataset}",
+                     plots.sample_panels(dataset, s["kind"], s["real"], s["generated"], colours, truth),
+                     CAPTIONS["samples"]))
+    made.append(("diagnostics", "Diagnostics", plots.diagnostics_heatmap(flag_counts(runs, list(variants))),
+                 CAPTIONS["diagnostics"]))
+    entries = []
+    for name, title, fig, caption in made:
+        paths = plots.save(fig, folder, name)
+        entries.append(Figure(name, title, caption, paths["png"].read_bytes(), f"figures/{name}.svg"))
+    return entries
+
+
 def build(params: dict, results: Path = RESULTS) -> dict:
     options = job_options("report", params, "all")
     write_stamp("report", "all", options, results)  # before any output
     variants = {v: variant_options(params, v) for v in params["variants"]}
-    runs = [read_json(metrics_file(v, s, results), "evaluate") for v in variants for s in params["train"]["seeds"]]
+    seeds = params["train"]["seeds"]
+    keys = [(v, s) for v in variants for s in seeds]
+    runs = [read_json(metrics_file(v, s, results), "evaluate") for v, s in keys]
+    diagnostics = {(v, s): read_json(run_dir(v, s, results) / "diagnostics.json", "train") for v, s in keys}
+    run_options = [read_json(run_dir(v, s, results) / "options.json", "train") for v, s in keys]
+    logs = pd.concat([read_log(run_dir(v, s, results) / "log.csv").assign(variant=v, seed=s) for v, s in keys],
+                     ignore_index=True)
     used = dict.fromkeys(o["dataset"] for o in variants.values())
     references = {d: read_json(reference_files(d, results)["summary"], "reference") for d in used}
+    samples = sample_sets(params, variants, seeds[0], results)
     level = params["report"]["ci_level"]
     summary = summarise(runs, variants, level)
     baseline = baseline_rows(references)
     comparisons = paired_comparisons(runs, [tuple(p) for p in params["report"]["comparisons"]], level)
+    tables = report_tables(summary, baseline, comparisons, level)
+
     files = report_files(results)
+    with atomic_dir(files["figures"]) as folder:
+        figures = draw_figures(folder, params, variants, logs, summary, baseline, runs, samples, level)
+    page = render("GAN ablation report", tables, figures, diagnostics_table(diagnostics),
+                  provenance(params, run_options))
     atomic_write_bytes(files["csv"], summary.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(files["comparisons"], comparisons.to_csv(index=False, float_format="%.6g").encode())
-    atomic_write_bytes(files["md"], to_markdown(summary, baseline, comparisons, level).encode())
-    log(f"report: {len(variants)} variants, {len(runs)} runs -> {files['md'].parent}")
-    return {"summary": summary, "baseline": baseline, "comparisons": comparisons}
+    atomic_write_bytes(files["md"], to_markdown(tables).encode())
+    atomic_write_bytes(files["html"], page.encode())
+    log(f"report: {len(variants)} variants, {len(runs)} runs, {len(figures)} figures -> {files['html']}")
+    return {"summary": summary, "baseline": baseline, "comparisons": comparisons, "figures": figures}
 
 
 def run(args: argparse.Namespace, params: dict) -> None:

@@ -3,6 +3,7 @@ outputs, byte-identical files; each re-runs only what a change touches."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -130,9 +131,20 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
     # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
     # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + metrics;
-    # report: summary.csv, summary.md, comparisons.csv
-    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7 + 3
+    # report: summary.csv, summary.md, comparisons.csv, index.html and PNG + SVG of each figure
+    # (losses, discriminator, metrics, diagnostics, samples of digits and of ring8)
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7 + 4 + 2 * 6
     assert files == result_files(other)
+
+    # each driver's own viewer lists the report's figures: snakemake --report (captions from
+    # workflow/report/) and dvc plots (offline JSON; every run's log.csv too)
+    run(["snakemake", "--report", "smk-report.html"], cwd=workspace)
+    bundled = (workspace / "smk-report.html").read_text()
+    assert all(name in bundled for name in ("losses.png", "samples_digits.png", "index.html", "summary.csv"))
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=other).stdout)["data"]
+    figures = sorted(p for p in files if p.startswith("report/figures/"))
+    assert {f"results/{p}" for p in figures} | {f"results/runs/{v}/seed{s}/log.csv" for v in params["variants"]
+                                                for s in params["train"]["seeds"]} == set(plots)
 
     # a second run has nothing to do
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout

@@ -1,37 +1,140 @@
-"""Stage `report`: tables over every run of params.yaml, from the metrics files."""
+"""Stage `report`: tables, figures and the HTML page over a finished sweep, checked in a real
+headless Chromium."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pandas as pd
+import pytest
+from PIL import Image
 
-from tests.conftest import tiny_params
-from tests.pipeline.test_train import prepared, train
+from tests import browser
+from tests.conftest import REPO, tiny_params, write_params
+from tests.pipeline.test_train import prepared
+
+ARTIFACTS = REPO / "test-artifacts"
+FIGURES = {"losses", "discriminator", "metrics", "samples_digits", "samples_ring8", "samples_gauss1d", "diagnostics"}
 
 
-def test_report_tables_cover_every_variant_and_the_named_comparison(tmp_path, run_stage):
+def stage(workdir: Path, *args: str, check: bool = True) -> int:
+    """`python -m pipeline_src ARGS` in-process in workdir (module fixtures cannot use run_stage)."""
+    from pipeline_src.cli import main
+
+    old = os.getcwd()
+    os.chdir(workdir)
+    try:
+        code = main(list(args))
+    finally:
+        os.chdir(old)
+    if check and code != 0:
+        raise AssertionError(f"{' '.join(args)} exited {code}")
+    return code
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> tuple[Path, dict]:
+    """A finished tiny sweep with every kind of figure: an image dataset, 2-D and 1-D toys,
+    BCE and hinge losses, and one named comparison."""
     params = tiny_params()
-    params["variants"] = {k: params["variants"][k] for k in ("ns_toy_ring8", "ns_toy_gauss1d")}
-    params["variants"]["lr_ring8"] = {**params["variants"]["ns_toy_ring8"], "lr_g": 1e-3}
+    variants = params["variants"]
+    params["variants"] = {k: variants[k] for k in ("ns_mlp_digits", "ns_toy_ring8", "ns_toy_gauss1d")}
+    params["variants"]["hinge_ring8"] = {**variants["ns_toy_ring8"], "loss": "hinge"}
+    params["variants"]["lr_ring8"] = {**variants["ns_toy_ring8"], "lr_g": 1e-3}
     params["report"]["comparisons"] = [["ns_toy_ring8", "lr_ring8"]]
-    ws = prepared(run_stage, tmp_path, params, "ring8", "gauss1d")
-    for dataset in ("ring8", "gauss1d"):
-        run_stage(ws, "classifier", "--dataset", dataset)
-        run_stage(ws, "reference", "--dataset", dataset)
+    ws = tmp_path_factory.mktemp("sweep")
+    write_params(ws, params)
+    for dataset in ("digits", "ring8", "gauss1d"):
+        for name in ("download", "prepare", "classifier", "reference"):
+            stage(ws, name, "--dataset", dataset)
     for variant in params["variants"]:
         for seed in params["train"]["seeds"]:
-            train(run_stage, ws, variant, seed)
-            run_stage(ws, "evaluate", "--variant", variant, "--seed", str(seed))
-    run_stage(ws, "report")
+            stage(ws, "train", "--variant", variant, "--seed", str(seed))
+            stage(ws, "evaluate", "--variant", variant, "--seed", str(seed))
+    stage(ws, "report")
+    return ws, params
+
+
+def test_report_tables_cover_every_variant_and_the_named_comparison(sweep):
+    ws, params = sweep
     summary = pd.read_csv(ws / "results/report/summary.csv")
     assert list(summary["variant"]) == list(params["variants"])
     assert set(summary["n_seeds"]) == {2}
     assert summary.set_index("variant").loc["ns_toy_gauss1d", "modes_covered_unavailable"] \
         == "not computed for this dataset"
-    assert "lr_g" in summary.columns  # the option that differs between variants
+    assert {"lr_g", "loss"} <= set(summary.columns)  # the options that differ between variants
     comparisons = pd.read_csv(ws / "results/report/comparisons.csv")
     assert set(comparisons["metric"]) >= {"modes_covered", "high_quality"}
     md = (ws / "results/report/summary.md").read_text()
     assert "real data (test split vs the true distribution)" in md and "Paired comparisons" in md
+
+
+def test_every_figure_is_written_as_png_and_svg(sweep):
+    ws, _ = sweep
+    folder = ws / "results/report/figures"
+    assert {p.stem for p in folder.glob("*.png")} == FIGURES == {p.stem for p in folder.glob("*.svg")}
+    for name in FIGURES:
+        with Image.open(folder / f"{name}.png") as image:
+            assert min(image.size) >= 200  # drawn, not an empty canvas
+            assert len(image.convert("L").getcolors(1 << 16) or range(1 << 16)) > 2  # more than a blank page
+        assert ET.parse(folder / f"{name}.svg").getroot().tag.endswith("svg")
+
+
+def test_html_report_renders_in_headless_chromium(sweep):
+    if browser.chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide chromium (.ci/run installs Debian's chromium)")
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    ws, params = sweep
+    page = ws / "results/report/index.html"
+    text = page.read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # opens offline: nothing from the network
+    seen = browser.rendered(page)
+    assert len(seen["images"]) == len(FIGURES)
+    assert all(i["loaded"] and i["width"] >= 200 for i in seen["images"]), seen["images"]
+    assert len(seen["svgs"]) == len(FIGURES) and all(s["loaded"] for s in seen["svgs"]), seen["svgs"]
+    tables = {t["id"]: t for t in seen["tables"]}
+    assert all(t["rows"] > 0 for t in seen["tables"]), seen["tables"]
+    # one table per dataset in params order, its variants and the real-vs-real row
+    assert [tables[f"table-{i}"]["rows"] for i in range(3)] == [2, 4, 2]
+    assert tables["table-diagnostics"]["rows"] == len(params["variants"]) * len(params["train"]["seeds"])
+    assert {"git commit", "torch", "seaborn", "training devices"} <= {
+        cell for cell in _cells(text, "table-provenance")}
+    assert seen["sections"] == ["Results", "Figures", "Diagnostics per run", "Provenance"]
+    shot = browser.screenshot(page, ARTIFACTS / "report-screenshot.png")
+    with Image.open(shot) as image:
+        assert image.size[0] >= 1000
+
+
+def _cells(page: str, table_id: str) -> list[str]:
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S).group(1)
+    return re.findall(r"<td>(.*?)</td>", table)
+
+
+def test_the_same_inputs_give_the_same_figures(sweep, tmp_path):
+    ws, _ = sweep
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    before = {p.name: p.read_bytes() for p in (copy / "results/report/figures").iterdir()}
+    stage(copy, "report")
+    after = {p.name: p.read_bytes() for p in (copy / "results/report/figures").iterdir()}
+    assert before.keys() == after.keys() and all(before[k] == after[k] for k in before)
+
+
+def test_an_unreadable_log_exits_2_naming_it_and_keeps_the_last_report(sweep, tmp_path, capsys):
+    ws, _ = sweep
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    report = {p: p.read_bytes() for p in (copy / "results/report").rglob("*") if p.is_file()}
+    log = copy / "results/runs/lr_ring8/seed1/log.csv"
+    log.write_text("this is not, a training log\n")
+    assert stage(copy, "report", check=False) == 2
+    assert "results/runs/lr_ring8/seed1/log.csv: no column" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (copy / "results/report").rglob("*") if p.is_file()} == report
 
 
 def test_report_before_evaluate_exits_2_naming_the_file(tmp_path, run_stage):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipeline_src.training.generator import load_generator
 from pipeline_src.training.losses import LOSSES
 from pipeline_src.training.networks import build_networks
 from tests.conftest import env_with_venv, tiny_params, write_params
@@ -41,13 +42,6 @@ def run_folder(workdir: Path, variant: str, seed: int = 0) -> Path:
 def read_log(folder: Path) -> list[dict]:
     with open(folder / "log.csv") as f:
         return list(csv.DictReader(f))
-
-
-def load_generator(folder: Path) -> tuple[torch.nn.Module, dict]:
-    saved = torch.load(folder / "generator.pt", weights_only=True)
-    g, _ = build_networks(saved["model"], tuple(saved["shape"]), saved["options"])
-    g.load_state_dict(saved["state_dict"])
-    return g.eval(), saved
 
 
 def same_weights(a: Path, b: Path) -> bool:

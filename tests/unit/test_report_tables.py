@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from pipeline_src.report.tables import (baseline_rows, differing_options, mean_ci, paired_comparisons, summarise,
-                                        to_markdown)
+                                        report_tables, to_markdown)
 
 VARIANTS = {
     "mm": {"dataset": "digits", "model": "mlp", "loss": "minimax", "lr_g": 2e-4},
@@ -57,7 +57,8 @@ def test_paired_comparison_is_a_paired_t_test_over_common_seeds():
 
 def test_markdown_marks_the_best_and_states_unavailable_and_baseline():
     refs = {"digits": {"split": "train", "baseline_split": "test", "baseline": {"fd_classifier": 0.5}}}
-    md = to_markdown(summarise(RUNS, VARIANTS), baseline_rows(refs), paired_comparisons(RUNS, [("mm", "ns")]))
+    md = to_markdown(report_tables(summarise(RUNS, VARIANTS), baseline_rows(refs),
+                                   paired_comparisons(RUNS, [("mm", "ns")])))
     assert "**6.167 ±" in md and "| 12 ±" in md
     assert "| unavailable [1] |" in md and "[1] unavailable: no Inception weights here" in md  # reason once
     assert "real data (test vs train)" in md and "0.5" in md

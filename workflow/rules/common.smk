@@ -7,7 +7,7 @@ from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
-                                reference_files, report_files)
+                                reference_files, report_files, run_dir)
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, variant_options, write_stamp
 

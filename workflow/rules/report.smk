@@ -1,4 +1,5 @@
-# Stage `report`: one job over the whole sweep.
+# Stage `report`: one job over the whole sweep. Its figures, page and tables are
+# annotated for `snakemake --report report.html` (captions in workflow/report/).
 
 
 rule report:
@@ -6,11 +7,19 @@ rule report:
         stage_sources("report"),
         stamp=lambda wc: stamp("report", "all"),
         metrics=[str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS],
+        logs=[str(run_dir(v, s) / "log.csv") for v in VARIANTS for s in SEEDS],
+        diagnostics=[str(run_dir(v, s) / "diagnostics.json") for v in VARIANTS for s in SEEDS],
+        generators=[str(run_dir(v, SEEDS[0]) / "generator.pt") for v in VARIANTS],
         references=[str(reference_files(d)["summary"]) for d in USED_DATASETS],
+        test_splits=[str(prepared_files(d)[k]) for d in USED_DATASETS for k in ("test", "meta")],
     output:
-        csv="results/report/summary.csv",
+        csv=report("results/report/summary.csv", caption="../report/summary.rst", category="Tables"),
         md="results/report/summary.md",
-        comparisons="results/report/comparisons.csv",
+        comparisons=report("results/report/comparisons.csv", caption="../report/comparisons.rst",
+                           category="Tables"),
+        html=report("results/report/index.html", caption="../report/index.rst", category="Report"),
+        figures=report(directory("results/report/figures"), patterns=["{name}.png"],
+                       caption="../report/figures.rst", category="Figures"),
     params:
         options=lambda wc: job_options("report", config, "all"),
     resources:
