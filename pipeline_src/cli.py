@@ -16,7 +16,9 @@ from pipeline_src.paths import RESULTS
 from pipeline_src.stages import STAGES
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The CLI; only the `chosen` stage's module is imported for its arguments (None: every
+    stage's), so a job does not pay for the imports of the others (torch, matplotlib, ...)."""
     parser = argparse.ArgumentParser(
         prog="python -m pipeline_src",
         description="GAN ablation pipeline. Each stage is one Snakemake rule and one DVC stage of the same name.",
@@ -29,12 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(stage.name, help=stage.help, description=stage.help)
         p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
         p.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
-        stage.load().add_arguments(p)
+        if chosen is None or chosen == stage.name:
+            stage.load().add_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)  # the subcommand comes first
+    args = build_parser(chosen).parse_args(argv)
     try:
         params = load_params(args.params)
         if args.stage == "validate":

@@ -1,0 +1,118 @@
+"""Inception-v3 features (pool3 + logits), images/s: ours vs torch-fidelity's and pytorch-fid's
+own pipelines on the same images and the same (randomly initialised) weights.
+
+Each pipeline is run the way its users run it: ours on the uint8 samples in memory
+(as `evaluate` does); torch-fidelity through get_featuresdict_from_dataset (its
+DataLoader, workers as calculate_metrics sets them); pytorch-fid through
+get_activations over PNG files in a folder (what `python -m pytorch_fid dir1 dir2`
+does, workers as its CLI sets them). FLOPs per image are counted by torch's
+FlopCounterMode, so the achieved TFLOP/s on a GPU can be read against its peak.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from benchmarks.common import machine, timed
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
+                        ("cpu" if name == "auto" else name))
+
+
+def flops_per_image(net: torch.nn.Module, device: torch.device) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros(1, 3, 32, 32, dtype=torch.uint8, device=device)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x)
+    return float(counter.get_total_flops())
+
+
+class UInt8Images(torch.utils.data.Dataset):
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.images[i]
+
+
+def pytorch_fid_model(weights: Path, device: torch.device):
+    """pytorch-fid's FID Inception with our weights file (its loader only downloads)."""
+    from pytorch_fid import inception as pfi
+
+    original = pfi.load_state_dict_from_url
+    pfi.load_state_dict_from_url = lambda *a, **k: torch.load(weights, map_location="cpu")
+    try:
+        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).to(device).eval()
+    finally:
+        pfi.load_state_dict_from_url = original
+
+
+def run(args) -> dict:
+    from torch_fidelity.utils import get_featuresdict_from_dataset
+
+    from pipeline_src.features.inception import InceptionExtractor, write_random_weights
+
+    device = resolve_device(args.device)
+    on_gpu = device.type == "cuda"
+    n = (2000 if on_gpu else 200) if not args.quick else 40
+    batch = 200 if on_gpu else 50  # pytorch-fid's default batch is 50
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen)  # CIFAR-sized, upsampled to 299
+    workers = min(8, os.cpu_count() or 1)
+    out: dict = {"machine": machine(device.type),
+                 "config": {"n_images": n, "batch_size": batch, "image": "3x32x32 uint8 -> 299x299", "workers": workers}}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "random-inception.pth"
+        write_random_weights(weights)
+        ours = InceptionExtractor(weights, device)
+        out["gflop_per_image"] = flops_per_image(ours.net, device) / 1e9
+        ours(images[:batch], batch, desc="warm-up")  # cuDNN autotuning, lazy init: not timed
+        result = {}
+        t = timed(lambda: result.update(ours(images, batch, desc="ours")), repeats=1, warmup=0, device=device)
+        out["ours"] = {**t, "images_per_s": n / t["median_s"]}
+
+        fidelity_net = ours.net  # the same module: torch-fidelity's FeatureExtractorInceptionV3
+        dataset = UInt8Images(images)
+        theirs = {}
+        t = timed(lambda: theirs.update(get_featuresdict_from_dataset(dataset, fidelity_net, batch, on_gpu,
+                                                                      save_cpu_ram=False, verbose=False)),
+                  repeats=1, warmup=0, device=device)
+        out["torch_fidelity"] = {**t, "images_per_s": n / t["median_s"]}
+        out["torch_fidelity"]["max_abs_feature_difference"] = float(
+            (theirs["2048"].double() - torch.from_numpy(result["pool3"])).abs().max())
+
+        try:
+            from PIL import Image
+            from pytorch_fid.fid_score import get_activations
+        except ImportError as e:
+            out["pytorch_fid"] = {"unavailable": f"pytorch-fid is not installed ({e})"}
+        else:
+            folder = Path(tmp) / "png"
+            folder.mkdir()
+            files = []
+            for i, image in enumerate(images.permute(0, 2, 3, 1).numpy()):
+                files.append(folder / f"{i:05d}.png")
+                Image.fromarray(image).save(files[-1])
+            model = pytorch_fid_model(weights, device)
+            with torch.no_grad():  # warm-up, not timed
+                model(images[:batch].to(device).float() / 255)
+            acts = {}
+            t = timed(lambda: acts.update(a=get_activations(files, model, batch, 2048, device, workers)),
+                      repeats=1, warmup=0, device=device)
+            out["pytorch_fid"] = {**t, "images_per_s": n / t["median_s"],
+                                  "note": "bilinear F.interpolate resize (not TF1's): features differ from ours"}
+    for name in ("torch_fidelity", "pytorch_fid"):
+        if "images_per_s" in out.get(name, {}):
+            out[f"speedup_vs_{name}"] = out["ours"]["images_per_s"] / out[name]["images_per_s"]
+    out["ours"]["tflop_per_s"] = out["ours"]["images_per_s"] * out["gflop_per_image"] / 1e3
+    return out

@@ -1,0 +1,101 @@
+"""Pipeline overhead, in a throw-away copy of the project: a full `snakemake --cores 2`
+(wall time and peak memory of the jobs), a no-op re-run of each driver, and an
+incremental ablation (one variant's lr_g changed) against the full run.
+
+DVC adopts the Snakemake-built outputs with `dvc commit -f` (both drivers write the
+same files, see the driver-parity test), so its no-op `dvc repro` is timed on the
+same workspace without training everything twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.common import machine
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "pipeline_src", ".dvc/config", ".dvcignore", ".gitignore"]
+
+
+def tiny(params: dict) -> dict:
+    """Small but complete: the default variants and datasets, short runs (for --quick)."""
+    p = copy.deepcopy(params)
+    for name in ("gauss1d", "ring8", "grid25"):
+        p["datasets"][name].update(n_train=2000, n_test=500)
+    p["train"].update(seeds=[0, 1], steps=50, log_every=10, sample_every=50, checkpoint_every=50)
+    p["classifier"].update(steps=20)
+    p["reference"].update(max_images=64)
+    p["evaluate"].update(n_samples=64)
+    return p
+
+
+def sh(cmd: list[str], cwd: Path) -> float:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1"}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return seconds
+
+
+def workspace(root: Path, params: dict) -> Path:
+    ws = root / "ws"
+    for name in PROJECT:
+        src, dst = REPO / name, ws / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__")) if src.is_dir()
+         else shutil.copy2(src, dst))
+    (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(["git", "init", "-q"], ws)
+    return ws
+
+
+def run(args) -> dict:
+    from pipeline_src.params import load_params
+
+    params = load_params(REPO / "params.yaml")
+    if args.quick:
+        params = tiny(params)
+    n_variants = len(params["variants"])
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        ws = workspace(Path(tmp), params)
+        full = sh(["snakemake", "--cores", "2"], ws)
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest single job
+        noop_smk = [sh(["snakemake", "--cores", "2"], ws) for _ in range(3)]
+        sh(["dvc", "commit", "-f", "-q"], ws)
+        noop_dvc = [sh(["dvc", "repro"], ws) for _ in range(3)]
+        variant = list(params["variants"])[-1]
+        params["variants"][variant]["lr_g"] = params["train"]["lr_g"] * 2
+        (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        incremental = sh(["snakemake", "--cores", "2"], ws)
+        report_only = sh([sys.executable, "-m", "pipeline_src", "report"], ws)
+    bound = full / n_variants + report_only
+    return {
+        "machine": machine("cpu"),
+        "config": {"params": "tiny (--quick)" if args.quick else "params.yaml defaults",
+                   "variants": n_variants, "seeds": len(params["train"]["seeds"]), "cores": 2,
+                   "changed": f"variants.{variant}.lr_g"},
+        "full_run_s": full,
+        "peak_job_rss_mb": peak_mb,
+        "noop_snakemake_s": statistics.median(noop_smk),
+        "noop_dvc_repro_s": statistics.median(noop_dvc),
+        "incremental_s": incremental,
+        "report_s": report_only,
+        "incremental_over_full": incremental / full,
+        "targets": {"noop_under_5s": max(statistics.median(noop_smk), statistics.median(noop_dvc)) < 5,
+                    "incremental_within_1_over_n_plus_report": incremental <= bound,
+                    "incremental_bound_s": bound},
+    }
