@@ -38,6 +38,16 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1, device="cpu")
     return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats, "warmup": warmup}
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine(device: str = "cpu") -> dict:
     """Device name, CPU, thread count and library versions: what a figure depends on."""
     import torch
@@ -45,8 +55,7 @@ def machine(device: str = "cpu") -> dict:
     out = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": device,
-        "device_name": (torch.cuda.get_device_name() if device == "cuda"
-                        else f"{platform.processor() or platform.machine()} CPU"),
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

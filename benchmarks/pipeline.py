@@ -71,7 +71,7 @@ def run(args) -> dict:
         params = tiny(params)
     n_variants = len(params["variants"])
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        ws = workspace(Path(tmp), params)
+        ws = workspace(Path(args.keep or tmp), params)
         full = sh(["snakemake", "--cores", "2"], ws)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest single job
         noop_smk = [sh(["snakemake", "--cores", "2"], ws) for _ in range(3)]

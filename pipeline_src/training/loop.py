@@ -83,6 +83,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o["lr_d"], betas=betas)
         self.gen = torch.Generator(self.device).manual_seed(self.seed)  # data order, z, GP mixing
         self.step = 0
+        self._fake_for_g = None  # the last D update's fake batch, with G's graph (reuse_fake)
         self.acc = torch.zeros(len(_ACC), device=self.device)  # sums since the last log row
         self.acc_d_count = 0  # D updates summed into acc (d_steps per step)
         self.acc_g_count = 0
@@ -109,8 +110,13 @@ class Trainer:
     def d_step(self) -> None:
         o, loss_kind = self.options, self.options["loss"]
         real = self.real_batch()
-        with torch.no_grad(), self.autocast():
-            fake = self.g_fwd(self.sample_z(o["batch_size"]))
+        if o["reuse_fake"]:  # keep G's graph: the G update backpropagates through this batch
+            with self.autocast():
+                self._fake_for_g = self.g_fwd(self.sample_z(o["batch_size"]))
+            fake = self._fake_for_g.detach()
+        else:
+            with torch.no_grad(), self.autocast():
+                fake = self.g_fwd(self.sample_z(o["batch_size"]))
         with self.autocast():
             out_real, out_fake = self.d_fwd(real).float(), self.d_fwd(fake).float()
         loss = losses.d_loss(loss_kind, out_real, out_fake, o["label_smoothing"])
@@ -131,8 +137,11 @@ class Trainer:
     def g_step(self) -> None:
         o = self.options
         self.d.requires_grad_(False)  # G's update needs no gradients of D's weights
+        fake, self._fake_for_g = self._fake_for_g, None
         with self.autocast():
-            out = self.d_fwd(self.g_fwd(self.sample_z(o["batch_size"]))).float()
+            if fake is None:  # Algorithm 1 of Goodfellow et al.: a fresh minibatch of noise
+                fake = self.g_fwd(self.sample_z(o["batch_size"]))
+            out = self.d_fwd(fake).float()
         loss = losses.g_loss(o["loss"], out)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
