@@ -43,8 +43,9 @@ def sqrtm_reference():
 def run(args) -> dict:
     from pipeline_src.metrics.frechet import frechet_distance
 
-    mu1, s1 = random_statistics(DIM, 2 * DIM * 2, seed=0)
-    mu2, s2 = random_statistics(DIM, 2 * DIM * 2, seed=1)
+    dim = 256 if args.quick else DIM
+    mu1, s1 = random_statistics(dim, 4 * dim, seed=0)
+    mu2, s2 = random_statistics(dim, 4 * dim, seed=1)
     ref_name, reference = sqrtm_reference()
     ours_value = frechet_distance(mu1, s1, mu2, s2)
     ref_value = float(reference(mu1, s1, mu2, s2))
@@ -53,7 +54,7 @@ def run(args) -> dict:
     ref_t = timed(lambda: reference(mu1, s1, mu2, s2), repeats, warmup=0)
     return {
         "machine": machine("cpu"),
-        "config": {"dim": DIM, "statistics": "random features, eigenvalues ~ 1/k, n = 4 * dim"},
+        "config": {"dim": dim, "statistics": "random features, eigenvalues ~ 1/k, n = 4 * dim"},
         "reference": ref_name,
         "ours": {**ours_t, "value": ours_value},
         "sqrtm": {**ref_t, "value": ref_value},
