@@ -63,3 +63,26 @@ def test_run_diagnostics_are_dvc_metrics(workspace):
     metrics = json.loads(run(["dvc", "metrics", "show", "--json"], cwd=workspace).stdout)
     text = json.dumps(metrics)
     assert "results/runs/ns_toy_ring8/seed0/diagnostics.json" in text and "oscillation" in text
+
+
+def test_metrics_and_plots_diff_show_the_changed_variant_old_and_new(workspace):
+    params = one_run_params()
+    params["variants"]["slow_ring8"] = {**params["variants"]["ns_toy_ring8"], "lr_g": 1e-4}
+    write_params(workspace, params)
+    run(["dvc", "repro"], cwd=workspace)
+    commit_all(workspace, "baseline")
+    params["variants"]["slow_ring8"]["lr_g"] = 1e-3
+    write_params(workspace, params)
+    run(["dvc", "repro"], cwd=workspace)
+
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], cwd=workspace).stdout)
+    changed = "results/metrics/slow_ring8/seed0.json"
+    assert changed in diff and "results/metrics/ns_toy_ring8/seed0.json" not in diff  # unchanged: not listed
+    high_quality = diff[changed]["high_quality"]
+    assert set(high_quality) >= {"old", "new"} and isinstance(high_quality["old"], float)
+
+    # offline: the JSON of `dvc plots diff` (its HTML loads the Vega renderer from a CDN)
+    plots = json.loads(run(["dvc", "plots", "diff", "--json"], cwd=workspace).stdout)["data"]
+    curve = plots["results/runs/slow_ring8/seed0/log.csv"][0]
+    assert set(curve["revisions"]) == {"HEAD", "workspace"}
+    assert {"results/report/figures/losses.png", "results/report/figures/samples_ring8.png"} <= set(plots)
