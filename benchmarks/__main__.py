@@ -12,6 +12,7 @@ BENCHMARKS = {
     "inception": "Inception features, images/s: ours vs torch-fidelity's and pytorch-fid's pipelines",
     "training": "train step images/s: ours vs pytorch/examples DCGAN (needs --examples), DataLoader feed, MLP",
     "pipeline": "no-op re-run of each driver, and one changed variant vs a full run",
+    "scaling": "seconds per stage at 1x, 4x, 16x variants, seeds and generated samples",
 }
 
 
