@@ -211,3 +211,41 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs a CUDA device")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+def stage(workdir: Path, *args: str, check: bool = True) -> int:
+    """`python -m pipeline_src ARGS` in-process in workdir (session fixtures cannot use run_stage)."""
+    from pipeline_src.cli import main
+
+    old = os.getcwd()
+    os.chdir(workdir)
+    try:
+        code = main(list(args))
+    finally:
+        os.chdir(old)
+    if check and code != 0:
+        raise AssertionError(f"{' '.join(args)} exited {code}")
+    return code
+
+
+@pytest.fixture(scope="session")
+def sweep(tmp_path_factory) -> tuple[Path, dict]:
+    """A finished tiny sweep with every kind of figure: an image dataset, 2-D and 1-D toys,
+    BCE and hinge losses, and one named comparison."""
+    params = tiny_params()
+    variants = params["variants"]
+    params["variants"] = {k: variants[k] for k in ("ns_mlp_digits", "ns_toy_ring8", "ns_toy_gauss1d")}
+    params["variants"]["hinge_ring8"] = {**variants["ns_toy_ring8"], "loss": "hinge"}
+    params["variants"]["lr_ring8"] = {**variants["ns_toy_ring8"], "lr_g": 1e-3}
+    params["report"]["comparisons"] = [["ns_toy_ring8", "lr_ring8"]]
+    ws = tmp_path_factory.mktemp("sweep")
+    write_params(ws, params)
+    for dataset in ("digits", "ring8", "gauss1d"):
+        for name in ("download", "prepare", "classifier", "reference"):
+            stage(ws, name, "--dataset", dataset)
+    for variant in params["variants"]:
+        for seed in params["train"]["seeds"]:
+            stage(ws, "train", "--variant", variant, "--seed", str(seed))
+            stage(ws, "evaluate", "--variant", variant, "--seed", str(seed))
+    stage(ws, "report")
+    return ws, params
