@@ -20,11 +20,6 @@ import torch
 from benchmarks.common import machine, timed
 
 
-def resolve_device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
-                        ("cpu" if name == "auto" else name))
-
-
 def flops_per_image(net: torch.nn.Module, device: torch.device) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -61,6 +56,7 @@ def run(args) -> dict:
     from torch_fidelity.utils import get_featuresdict_from_dataset
 
     from pipeline_src.features.inception import InceptionExtractor, write_random_weights
+    from pipeline_src.training.loop import resolve_device
 
     device = resolve_device(args.device)
     on_gpu = device.type == "cuda"

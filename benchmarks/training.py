@@ -28,7 +28,6 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import machine, sync
-from benchmarks.inception import resolve_device
 
 DCGAN = {"model": "dcgan", "shape": (3, 64, 64), "batch_size": 128, "z_dim": 100, "dcgan_width": 64}
 MLP = {"model": "mlp", "shape": (1, 28, 28), "batch_size": 64, "z_dim": 100}
@@ -136,6 +135,8 @@ def examples_dcgan(checkout: Path, device: torch.device, epochs: int, workers: i
 
 
 def run(args) -> dict:
+    from pipeline_src.training.loop import resolve_device
+
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
     steps = (200 if gpu else 20) if not args.quick else 3

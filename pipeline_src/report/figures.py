@@ -25,12 +25,12 @@ from scipy import stats  # noqa: E402
 
 from pipeline_src.io import atomic_write_bytes  # noqa: E402
 from pipeline_src.report.tables import HIGHER_IS_BETTER, LOWER_IS_BETTER  # noqa: E402
+from pipeline_src.training import BCE_LOSSES  # noqa: E402
 
 PALETTE = "colorblind"  # seaborn's Okabe-Ito-like palette: distinguishable with the common colour-vision deficiencies
 TEXT_WIDTH_IN = 7.0  # inches: the text width of a two-column paper; figures are drawn at it
 PANEL_IN = 2.3  # inches per panel row/column
 GREY = "0.35"
-BCE_LOSSES = ("minimax", "non_saturating")  # D's output is a probability; 1/2 is the equilibrium
 
 
 def use_style() -> None:
@@ -49,16 +49,17 @@ def variant_colours(variants: list[str]) -> dict[str, tuple]:
     return {v: colours[i % len(colours)] for i, v in enumerate(variants)}
 
 
-def save(fig: plt.Figure, folder: Path, name: str) -> dict[str, Path]:
-    """{name}.png and {name}.svg in folder, each written atomically; the figure is closed."""
-    paths = {}
+def save(fig: plt.Figure, folder: Path, name: str) -> dict[str, bytes]:
+    """{name}.png and {name}.svg in folder, each written atomically; the figure is closed.
+    Returns the bytes written per format (the page embeds the PNG without reading it back)."""
+    written = {}
     for fmt, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, metadata=metadata, bbox_inches="tight")
-        paths[fmt] = Path(folder) / f"{name}.{fmt}"
-        atomic_write_bytes(paths[fmt], buf.getvalue())
+        written[fmt] = buf.getvalue()
+        atomic_write_bytes(Path(folder) / f"{name}.{fmt}", written[fmt])
     plt.close(fig)
-    return paths
+    return written
 
 
 def _grid(n: int, ncols: int = 3) -> tuple[plt.Figure, np.ndarray]:

@@ -193,11 +193,11 @@ def summary_table(summary: pd.DataFrame, level: float = 0.95, baseline: dict | N
     (best marked), flags k/n; a metric none of the rows can have (n/a) is left out, an
     unavailable one points to a numbered note with the reason. `baseline` (a row of
     baseline_rows) is appended as the real-vs-real floor."""
-    metrics = summary_metrics(summary)
-    metrics = [m for m in metrics if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
-                                          .eq(NOT_APPLICABLE).sum() == len(summary))]
-    options = [c for c in summary.columns if c not in metrics and not c.startswith(tuple(f"{m}_" for m in metrics))
-               and c not in FLAGS and not c.endswith("_unavailable") and c not in ("variant", "dataset", "n_seeds")]
+    every = summary_metrics(summary)
+    metrics = [m for m in every if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
+                                        .eq(NOT_APPLICABLE).sum() == len(summary))]
+    options = [c for c in summary.columns if c not in every and not c.startswith(tuple(f"{m}_" for m in every))
+               and c not in FLAGS and c not in ("variant", "dataset", "n_seeds")]
     varying = [c for c in options if c in ("model", "loss") or summary[c].astype(str).nunique() > 1]
     lead = ["variant", *varying, "n_seeds"]
     datasets = ", ".join(map(str, dict.fromkeys(summary["dataset"])))

@@ -162,8 +162,8 @@ def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd
                  CAPTIONS["diagnostics"]))
     entries = []
     for name, title, fig, caption in made:
-        paths = plots.save(fig, folder, name)
-        entries.append(Figure(name, title, caption, paths["png"].read_bytes(), f"figures/{name}.svg"))
+        written = plots.save(fig, folder, name)
+        entries.append(Figure(name, title, caption, written["png"], f"figures/{name}.svg"))
     return entries
 
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from pipeline_src.training.losses import BCE_LOSSES
+from pipeline_src.training import BCE_LOSSES
 
 
 def tail(rows: list[dict], fraction: float) -> list[dict]:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pipeline_src.training import BCE_LOSSES  # its home is free of torch, for the report
+
 LOSSES = ("minimax", "non_saturating", "wgan_gp", "hinge", "lsgan")
-BCE_LOSSES = ("minimax", "non_saturating")  # D's output is a logit; D(x) = sigmoid(logit)
 
 
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
