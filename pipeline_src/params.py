@@ -165,6 +165,11 @@ def reference_problems(params: dict) -> list[str]:
             problems.append(
                 f"variants.{vname}.model: {model!r} is for point data; {dname} is an image dataset"
             )
+        options = resolve_variant(params, vname)
+        if options["batch_size"] % options["pack"]:
+            problems.append(
+                f"variants.{vname}.pack: {options['pack']} does not divide the batch size {options['batch_size']}"
+            )
         side = declared[dname].get("side")
         if model == "dcgan" and side not in DCGAN_SIDES:
             problems.append(

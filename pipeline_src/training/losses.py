@@ -56,13 +56,15 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
 def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat = eps * real + (1 - eps) * fake.
 
-    eps: (B,) uniform in [0, 1], drawn by the caller from the run's generator.
+    eps: (B,) uniform in [0, 1], drawn by the caller from the run's generator. With a
+    packing D (`d.pack` = m) the norm is taken over each pack of m samples, D's real input.
     """
     shape = (-1,) + (1,) * (real.dim() - 1)
     x_hat = (eps.view(shape) * real + (1 - eps.view(shape)) * fake.detach()).requires_grad_(True)
     out = d(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+    per_input = grad.reshape(len(out), -1)  # one row per D output: a sample, or a pack
+    return ((per_input.norm(dim=1) - 1.0) ** 2).mean()
 
 
 def d_output_summary(kind: str, out: torch.Tensor) -> torch.Tensor:

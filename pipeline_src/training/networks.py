@@ -5,6 +5,10 @@ mlp      the classic tutorial MLP: G z->256->512->1024->out, D in->1024->512->25
 dcgan    Radford et al. 2015: strided (transposed) 4x4 convolutions, BatchNorm, ReLU in G,
          LeakyReLU(0.2) in D, Tanh output, N(0, 0.02) init; depth follows the image side.
 toy_mlp  small MLPs for point data (width x depth hidden layers, linear output).
+
+`pack: m` (PacGAN, Lin et al. 2018) gives any of them a packing discriminator:
+D sees m samples at once (concatenated features, or stacked channels for
+dcgan) and returns one logit per pack of m.
 """
 
 from __future__ import annotations
@@ -132,18 +136,35 @@ class ToyDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
+class Packed(nn.Module):
+    """PacGAN's packing: (B, C, ...) -> (B/m, m*C, ...), consecutive samples in one pack,
+    then the wrapped D. B must be a multiple of m."""
+
+    def __init__(self, d: nn.Module, pack: int):
+        super().__init__()
+        self.d, self.pack = d, pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, *shape) -> (B / pack,)
+        if len(x) % self.pack:
+            raise ValueError(f"a batch of {len(x)} cannot be split into packs of {self.pack}")
+        return self.d(x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:]))
+
+
 def build_networks(model: str, shape: tuple[int, ...], options: dict) -> tuple[nn.Module, nn.Module]:
     """(G, D) for a variant. `shape` is one sample's shape: (C, H, W) or (D,)."""
-    z_dim = options["z_dim"]
+    z_dim, pack = options["z_dim"], options.get("pack", 1)
+    d_shape = (shape[0] * pack, *shape[1:])  # what D sees: m samples stacked along the first axis
     if model == "mlp":
-        return MLPGenerator(z_dim, shape), MLPDiscriminator(shape)
-    if model == "dcgan":
+        g, d = MLPGenerator(z_dim, shape), MLPDiscriminator(d_shape)
+    elif model == "dcgan":
         channels, side = shape[0], shape[-1]
         width = options["dcgan_width"]
-        return (DCGANGenerator(z_dim, channels, side, width),
-                DCGANDiscriminator(channels, side, width, norm=options["loss"] != "wgan_gp"))
-    if model == "toy_mlp":
+        g = DCGANGenerator(z_dim, channels, side, width)
+        d = DCGANDiscriminator(d_shape[0], side, width, norm=options["loss"] != "wgan_gp")
+    elif model == "toy_mlp":
         (dim,) = shape
-        return (toy_generator(z_dim, dim, options["toy_width"], options["toy_depth"]),
-                ToyDiscriminator(dim, options["toy_width"], options["toy_depth"]))
-    raise ValueError(f"unknown model {model!r}")
+        g = toy_generator(z_dim, dim, options["toy_width"], options["toy_depth"])
+        d = ToyDiscriminator(d_shape[0], options["toy_width"], options["toy_depth"])
+    else:
+        raise ValueError(f"unknown model {model!r}")
+    return g, (Packed(d, pack) if pack > 1 else d)

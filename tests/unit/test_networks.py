@@ -62,3 +62,19 @@ def test_toy_mlp_shapes(dim):
     x = g(torch.randn(7, 2))
     assert x.shape == (7, dim) and d(x).shape == (7,)
     assert sum(isinstance(m, nn.Linear) for m in g.modules()) == OPTIONS["toy_depth"] + 1
+
+
+@pytest.mark.parametrize("model, shape", [("toy_mlp", (2,)), ("mlp", (1, 8, 8)), ("dcgan", (3, 16, 16))])
+def test_packing_discriminator_judges_consecutive_samples_together(model, shape):
+    """PacGAN: D of pack m sees m samples concatenated (features / channels) and gives one logit per pack."""
+    _, plain = build_networks(model, shape, OPTIONS)
+    _, packed = build_networks(model, shape, {**OPTIONS, "pack": 4})
+    assert type(plain) is not type(packed)
+    x = torch.randn(8, *shape)
+    packed.eval()
+    out = packed(x)
+    assert out.shape == (2,)
+    inner = packed.d
+    torch.testing.assert_close(out[1], inner(torch.cat(list(x[4:8]), dim=0)[None])[0])  # the 2nd pack: samples 4..7
+    with pytest.raises(ValueError, match="packs of 4"):
+        packed(x[:6])

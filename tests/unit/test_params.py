@@ -61,6 +61,8 @@ BAD = {
     "undeclared_dataset": (lambda p: p["variants"]["ns_mlp_digits"].update(dataset="mnist"), "variants.ns_mlp_digits.dataset: 'mnist' is not declared under `datasets`"),
     "model_for_wrong_data": (lambda p: p["variants"]["ns_toy_ring8"].update(model="mlp"), "variants.ns_toy_ring8.model: 'mlp' is a network for images"),
     "dcgan_side": (lambda p: p["variants"]["ns_mlp_digits"].update(model="dcgan"), "variants.ns_mlp_digits.model: dcgan supports image sides"),
+    "pack_not_dividing_batch": (lambda p: p["variants"]["ns_toy_ring8"].update(pack=3), "variants.ns_toy_ring8.pack: 3 does not divide the batch size 64"),
+    "pack_zero": (lambda p: p["train"].update(pack=0), "train.pack: 0 is less than the minimum of 1"),
     "pad_cannot_shrink": (lambda p: p["datasets"].update(cifar10={"side": 16, "resize": "pad"}), "datasets.cifar10.side: 16 is smaller than the native 32"),
 }
 

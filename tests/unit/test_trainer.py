@@ -1,4 +1,4 @@
-"""Trainer options that change the algorithm: reuse_fake spends one G forward per step."""
+"""Trainer options that change the algorithm: reuse_fake spends one G forward per step; pack."""
 
 import pytest
 import torch
@@ -31,3 +31,16 @@ def test_reuse_fake_still_trains_the_generator():
     t.train_step()
     assert any(not torch.equal(b, p) for b, p in zip(before, t.g.parameters()))
     assert t._fake_for_g is None  # nothing held between steps (checkpoints see no stale graph)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "wgan_gp"])
+def test_packing_trains_both_networks_with_every_penalty(loss):
+    t = trainer(pack=4, loss=loss)
+    weights = lambda: [p for p in list(t.g.parameters()) + list(t.d.parameters()) if p.dim() > 1]  # noqa: E731
+    before = [p.detach().clone() for p in weights()]  # (a critic's output bias gets no gradient: left out)
+    for _ in range(3):
+        t.train_step()
+    after = weights()
+    assert all(not torch.equal(b, p) for b, p in zip(before, after))
+    assert torch.isfinite(t.acc).all()
+    assert t.d.d.net[0].in_features == 2 * 4  # D's input: four 2-D points
