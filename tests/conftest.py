@@ -56,12 +56,12 @@ def tiny_params() -> dict:
     params = copy.deepcopy(default_params())
     for name in ("gauss1d", "ring8", "grid25"):
         params["datasets"][name].update(n_train=2000, n_test=500)
-    params["train"].update(seeds=[0, 1], steps=20, log_every=10, sample_every=10, checkpoint_every=10,
+    params["train"].update(seeds=[0, 1], steps=20, log_every=10, sample_every=10, checkpoint_every=10, snapshot_every=10,
                            toy_width=32, toy_depth=2)
     params["classifier"].update(steps=20, width=8, feature_dim=16)
     params["reference"].update(max_images=32, batch_size=32)
     params["reference"]["inception"].update(url=None)
-    params["evaluate"].update(n_samples=32, batch_size=32)
+    params["evaluate"].update(n_samples=32, batch_size=32, select_samples=64)
     params["report"]["comparisons"] = []  # tests pick their own variants
     return params
 

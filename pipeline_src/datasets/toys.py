@@ -53,3 +53,9 @@ def grid25(n: int, rng: np.random.Generator, spacing: float, sigma: float) -> tu
 
 
 SAMPLERS = {"gauss1d": gauss1d, "ring8": ring8, "grid25": grid25}
+
+
+def sample(dataset: str, options: dict, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n points of a point dataset from its `datasets.<name>` params (sizes ignored)."""
+    shape = {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
+    return SAMPLERS[dataset](n, rng, **shape)

@@ -164,6 +164,34 @@ def metric_intervals(summary: pd.DataFrame, baseline: pd.DataFrame, metrics: lis
     return fig
 
 
+def selection_curves(steps: pd.DataFrame, chosen: pd.DataFrame, datasets: dict[str, str], colours: dict,
+                     level: float = 0.95) -> plt.Figure:
+    """One panel per dataset: the selection score of every saved G against its step per variant
+    (mean over seeds, CI band); markers at the (step, score) each seed's metrics come from."""
+    names = list(dict.fromkeys(datasets.values()))
+    fig, axes = _grid(len(names))
+    scored = steps[np.isfinite(steps["score"].astype(float))]
+    for ax, dataset in zip(axes, names):
+        mine = [v for v, d in datasets.items() if d == dataset]
+        frame = scored[scored["variant"].isin(mine)]
+        band = seed_band(frame, "score", level)
+        picked = frame.merge(chosen, on=["variant", "seed", "step"])
+        for variant in mine:
+            _band(ax, band[band["variant"] == variant], colours[variant], variant)
+            points = picked[picked["variant"] == variant]
+            ax.plot(points["step"], points["score"], "o", color=colours[variant], markersize=4,
+                    markeredgecolor="black", markeredgewidth=0.5)
+        metric = ", ".join(dict.fromkeys(frame["metric"])) or "no score"
+        ax.set_title(dataset)
+        ax.set_xlabel("generator step")
+        ax.set_ylabel({"fd_classifier": "FD_classifier", "sliced_w1": "sliced W1 (data units)"}.get(metric, metric))
+        ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(f"Selection score of the saved generators: mean over seeds, band = {level:.0%} CI; "
+                 "markers: evaluated G", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def image_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
     """(B, C, H, W) uint8 -> (rows*H + pad, nrow*W + pad[, 3]) uint8 tiles with 1-pixel white gaps."""
     b, c, h, w = images.shape

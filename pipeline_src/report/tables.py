@@ -24,7 +24,8 @@ from pipeline_src.training import FAILURE_FLAGS as FLAGS
 # listed (gauss1d's mean and std: closeness to a target) are not marked.
 LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1"}
 HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
-BOOKKEEPING = {"seed", "step", "n_samples", "n_classes", "n_modes", "kid_subset_size"}
+BOOKKEEPING = {"seed", "step", "last_step", "n_samples", "n_classes", "n_modes", "kid_subset_size",
+               "select_samples", "select_score", "select_score_last"}  # the selection is shown by `checkpoint`
 NOT_APPLICABLE = "not computed for this dataset"  # e.g. image metrics of a toy variant: shown as n/a
 
 
@@ -66,7 +67,8 @@ def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) 
     rows = []
     for variant, options in variants.items():
         mine = [r for r in runs if r["variant"] == variant]
-        row: dict = {"variant": variant, **{k: _cell(options.get(k)) for k in shown}, "n_seeds": len(mine)}
+        row: dict = {"variant": variant, **{k: _cell(options.get(k)) for k in shown}, "n_seeds": len(mine),
+                     "checkpoint": checkpoint_text(mine)}
         for m in metrics:
             values = [r[m] for r in mine if is_number(r.get(m))]
             if values:
@@ -79,6 +81,16 @@ def summarise(runs: list[dict], variants: dict[str, dict], level: float = 0.95) 
             row[flag] = sum(bool(r.get(flag)) for r in mine)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def checkpoint_text(runs: list[dict]) -> str:
+    """Which saved G the metrics of a variant's seeds come from: `best (steps 1500, 3000 of 3000)`."""
+    if not runs:
+        return ""
+    kinds = sorted({r.get("checkpoint", "last") for r in runs})
+    steps = ", ".join(str(r["step"]) for r in runs)
+    last = max(r.get("last_step", r["step"]) for r in runs)
+    return f"{'/'.join(kinds)} (step{'s' if len(runs) > 1 else ''} {steps} of {last})"
 
 
 def flag_counts(runs: list[dict], variants: list[str]) -> pd.DataFrame:
@@ -197,9 +209,9 @@ def summary_table(summary: pd.DataFrame, level: float = 0.95, baseline: dict | N
     metrics = [m for m in every if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
                                         .eq(NOT_APPLICABLE).sum() == len(summary))]
     options = [c for c in summary.columns if c not in every and not c.startswith(tuple(f"{m}_" for m in every))
-               and c not in FLAGS and c not in ("variant", "dataset", "n_seeds")]
+               and c not in FLAGS and c not in ("variant", "dataset", "n_seeds", "checkpoint")]
     varying = [c for c in options if c in ("model", "loss") or summary[c].astype(str).nunique() > 1]
-    lead = ["variant", *varying, "n_seeds"]
+    lead = ["variant", *varying, "n_seeds"] + (["checkpoint"] if "checkpoint" in summary else [])
     datasets = ", ".join(map(str, dict.fromkeys(summary["dataset"])))
     table = Table(f"{datasets}: mean ± {level:.0%} CI half-width over seeds (Student t); bold: best of the "
                   "column. Unavailable metrics give the reason.", lead + metrics + ["flags"], [])

@@ -10,12 +10,21 @@ coverage in the dataset classifier's space; FID, KID, Inception Score and
 precision/recall from one pass of Inception features. The generated images
 go through each extractor once and every metric of that extractor shares the
 features.
+
+Best checkpoint, not last: every saved G of the run (train.snapshot_every, and
+the last) is scored on `select_samples` samples of its own z stream, by
+FD_classifier for images and by the sliced Wasserstein-1 distance to the true
+distribution for points; `checkpoint: best` evaluates the lowest-scoring one,
+`last` the last. The JSON records which (`checkpoint`, `step`, `last_step`,
+the scores), and seed{seed}.steps.csv the score at every saved step.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +32,16 @@ import torch
 
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
-from pipeline_src.io import atomic_write_json
+from pipeline_src.datasets import toys as toy_data
+from pipeline_src.io import atomic_write_bytes, atomic_write_json
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
-from pipeline_src.metrics.toys import toy_metrics
+from pipeline_src.metrics.toys import sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
 from pipeline_src.stages.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS
-from pipeline_src.training.generator import generate, load_generator, to_uint8
+from pipeline_src.training.generator import generate, load_generator, saved_generators, to_uint8
 from pipeline_src.training.loop import resolve_device
 
 
@@ -46,7 +56,6 @@ def image_metrics(g: torch.nn.Module, saved: dict, params: dict, seed: int, resu
     arrays, summary = load_reference(dataset, results)
     ev = params["evaluate"]
     device = resolve_device(ev["device"])
-    torch.set_num_threads(ev["cpu_threads"])
     fake = generate(g, saved, ev["n_samples"], eval_seed(params, seed), ev["batch_size"], device)
     metrics: dict = {}
     unavailable: dict[str, str] = {}
@@ -81,6 +90,75 @@ def eval_seed(params: dict, seed: int) -> int:
     return 1_000_003 * params["evaluate"]["seed"] + seed
 
 
+class Scorer:
+    """The score that ranks a run's saved generators (lower is better), on a z stream of
+    its own: FD_classifier for images, sliced W1 to the true distribution for points."""
+
+    def __init__(self, saved: dict, params: dict, seed: int, results: Path):
+        ev = params["evaluate"]
+        self.n, self.batch_size = ev["select_samples"], ev["batch_size"]
+        self.z_seed = eval_seed(params, seed) + 500_009  # apart from the final evaluation's samples
+        self.device = resolve_device(ev["device"])
+        self.unavailable = None
+        dataset = saved["dataset"]
+        if saved["kind"] == "points":
+            self.metric = "sliced_w1"
+            rng = np.random.default_rng(self.z_seed)
+            self.real, _ = toy_data.sample(dataset, params["datasets"][dataset], self.n, rng)
+            return
+        self.metric = "fd_classifier"
+        arrays, summary = load_reference(dataset, results)
+        if "classifier" not in summary["extractors"]:
+            self.unavailable = summary["unavailable"].get("classifier", "classifier is not in reference.extractors")
+            return
+        self.reference = arrays["classifier"]
+        self.extractor = open_extractor("classifier", classifier_path=classifier_files(dataset, results)["weights"],
+                                        batch_size=ev["batch_size"], device=self.device)
+
+    def __call__(self, g: torch.nn.Module, saved: dict) -> float:
+        x = generate(g, saved, self.n, self.z_seed, self.batch_size, self.device)
+        if not torch.isfinite(x).all():
+            return math.inf
+        if saved["kind"] == "points":
+            return sliced_w1(x.double().numpy(), self.real)
+        return compare("classifier", self.extractor(to_uint8(x)), self.reference)["fd_classifier"]
+
+
+def select_generator(folder: Path, params: dict, seed: int, results: Path) -> tuple[torch.nn.Module, dict, dict, list]:
+    """(G, its record, what the metrics JSON says about the choice, [(step, score)] of every saved G)."""
+    g, saved = load_generator(folder)  # the last
+    choice = {"checkpoint": "last", "last_step": saved["step"]}
+    scorer = Scorer(saved, params, seed, results)
+    if scorer.unavailable is not None:
+        choice["unavailable"] = {"select_score": f"no selection score: {scorer.unavailable}; the last G is evaluated"}
+        return g, saved, choice, []
+    trajectory, best = [], (math.inf, 0, None)
+    for path in saved_generators(folder):
+        if path.name != "generator.pt" and int(path.stem[5:]) >= saved["step"]:
+            continue  # written after the last good state of a diverged run
+        candidate, record = (g, saved) if path.name == "generator.pt" else load_generator(folder, path)
+        score = scorer(candidate, record)
+        score = math.inf if math.isnan(score) else score
+        trajectory.append((record["step"], score))
+        if (score, -record["step"]) <= (best[0], -best[1]):  # ties go to the later step
+            best = (score, record["step"], (candidate, record))
+    choice.update(select_metric=scorer.metric, select_samples=scorer.n, select_score_last=trajectory[-1][1])
+    if params["evaluate"]["checkpoint"] == "best" and best[2] is not None:
+        g, saved = best[2]
+        choice["checkpoint"] = "best"
+    choice["select_score"] = dict(trajectory)[saved["step"]]
+    return g, saved, choice, trajectory
+
+
+def write_trajectory(path: Path, metric: str | None, trajectory: list) -> None:
+    """seed{seed}.steps.csv: step, the selection score of the G saved at that step."""
+    buf = io.StringIO()
+    buf.write(f"step,{metric or 'select_score'}\n")
+    for step, score in trajectory:
+        buf.write(f"{step},{score!r}\n")
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
 def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
     """Metrics with a value, and {metric: reason} for those without one."""
     unavailable = {}
@@ -92,12 +170,15 @@ def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
 
 def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     folder = run_dir(variant, seed, results)
-    g, saved = load_generator(folder)
+    load_generator(folder)  # a missing or broken run fails before any output
     options = job_options("evaluate", params, f"{variant}-{seed}")
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
+    torch.set_num_threads(params["evaluate"]["cpu_threads"])
+    g, saved, choice, trajectory = select_generator(folder, params, seed, results)
     dataset = saved["dataset"]
     out: dict = {"variant": variant, "seed": seed, "dataset": dataset, "step": saved["step"]}
-    unavailable: dict[str, str] = {}
+    unavailable: dict[str, str] = choice.pop("unavailable", {})
+    out.update(choice)
     if saved["kind"] == "points":
         n = params["evaluate"]["toy_samples"]
         points = generate(g, saved, n, eval_seed(params, seed)).double().numpy()
@@ -122,7 +203,9 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
             value = diagnostics.get(flag)
             out[flag] = None if value is None else bool(value)
     out["unavailable"] = unavailable
-    atomic_write_json(metrics_file(variant, seed, results), out)
+    path = metrics_file(variant, seed, results)
+    write_trajectory(path.with_suffix(".steps.csv"), choice.get("select_metric"), trajectory)
+    atomic_write_json(path, out)
     shown = {k: v for k, v in out.items() if is_number(v)}
     log(f"evaluate {variant} seed {seed}: {shown}" + (f"; unavailable: {sorted(unavailable)}" if unavailable else ""))
     return out

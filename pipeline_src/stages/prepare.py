@@ -69,11 +69,9 @@ def build_idx(raw: Path) -> dict[str, Split]:
 
 
 def build_points(name: str, options: dict, seed: int) -> dict[str, Split]:
-    shape = {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
     train_rng, test_rng = dataset_rngs(seed, name, 2)
-    sample = toys.SAMPLERS[name]
-    return {"train": sample(options["n_train"], train_rng, **shape),
-            "test": sample(options["n_test"], test_rng, **shape)}
+    return {"train": toys.sample(name, options, options["n_train"], train_rng),
+            "test": toys.sample(name, options, options["n_test"], test_rng)}
 
 
 def build(name: str, raw: Path, options: dict, seed: int) -> dict[str, Split]:

@@ -2,10 +2,11 @@
 
 Writes summary.csv, summary.md, comparisons.csv (tables), figures/*.png + *.svg
 (seaborn/matplotlib) and index.html (one self-contained page: tables, figures,
-diagnostics, provenance). Reads every run's metrics file, log.csv and
-diagnostics.json, each dataset's reference.json (the real-vs-real baseline), the
-test split of each dataset and the first seed's generator of each variant (the
-sample figures). Tables come from pipeline_src.report.tables, figures from
+diagnostics, provenance). Reads every run's metrics file, its steps CSV
+(the selection score of every saved G), log.csv and diagnostics.json, each
+dataset's reference.json (the real-vs-real baseline), the test split of each
+dataset and the first seed's evaluated generator of each variant (the sample
+figures: the same saved G the metrics come from). Tables come from pipeline_src.report.tables, figures from
 pipeline_src.report.figures: pure functions of what is read here.
 """
 
@@ -48,8 +49,11 @@ CAPTIONS = {
                "diamonds: the same metric between two real splits (the floor a perfect generator reaches).",
     "diagnostics": "Failure modes flagged per variant: seeds flagged / seeds where the check applies "
                    "(n/a: it does not apply to that loss or no seed could be checked).",
-    "samples": "Real test images or points beside samples of each variant's first seed, all drawn from one "
-               "fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "
+    "selection": "The score that picks the evaluated generator (FD_classifier for images, sliced Wasserstein-1 "
+                 "to the true distribution for points; lower is better) of every saved G against its step: mean "
+                 "over seeds with a band of its confidence interval; markers: the G each seed's metrics come from.",
+    "samples": "Real test images or points beside samples of each variant's first seed (the evaluated G), all "
+               "drawn from one fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "
                "density N(mean, std) over the histogram.",
 }
 
@@ -80,12 +84,26 @@ def read_log(path: Path) -> pd.DataFrame:
     return frame
 
 
-def sample_sets(params: dict, variants: dict[str, dict], seed: int, results: Path) -> dict[str, dict]:
-    """Per dataset: kind, real test samples and each variant's samples (first seed, fixed z)."""
+def read_steps(path: Path) -> pd.DataFrame:
+    """A run's steps CSV as (step, score, metric)."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; run the evaluate stage first") from None
+    except (ValueError, pd.errors.ParserError) as e:
+        raise InputError(f"{path}: not a readable CSV ({e}); rerun evaluate") from None
+    if len(frame.columns) != 2 or frame.columns[0] != "step":
+        raise InputError(f"{path}: expected the columns step,<score>; rerun evaluate")
+    return frame.rename(columns={frame.columns[1]: "score"}).assign(metric=frame.columns[1])
+
+
+def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], results: Path) -> dict[str, dict]:
+    """Per dataset: kind, real test samples and each variant's samples (fixed z) from the
+    G its first seed's metrics come from (`runs`: variant -> that metrics record)."""
     import torch
 
     from pipeline_src.datasets.prepared import load_prepared
-    from pipeline_src.training.generator import generate, load_generator, to_uint8
+    from pipeline_src.training.generator import generate, load_generator, snapshot_path, to_uint8
 
     torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     out: dict[str, dict] = {}
@@ -95,7 +113,10 @@ def sample_sets(params: dict, variants: dict[str, dict], seed: int, results: Pat
         pick = np.random.default_rng(SAMPLE_SEED).choice(len(x), size=min(n, len(x)), replace=False)
         generated = {}
         for variant in (v for v, o in variants.items() if o["dataset"] == dataset):
-            g, saved = load_generator(run_dir(variant, seed, results))
+            run = runs[variant]
+            folder = run_dir(variant, run["seed"], results)
+            last = run.get("last_step", run["step"]) == run["step"]
+            g, saved = load_generator(folder, None if last else snapshot_path(folder, run["step"]))
             fake = generate(g, saved, n, SAMPLE_SEED)
             generated[variant] = (to_uint8(fake) if meta["kind"] == "image" else fake.double()).numpy()
         out[dataset] = {"kind": meta["kind"], "real": x[np.sort(pick)].numpy(), "generated": generated}
@@ -140,8 +161,9 @@ def provenance(params: dict, run_options: list[dict]) -> dict[str, str]:
     return out
 
 
-def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd.DataFrame, summary: pd.DataFrame,
-                 baseline: pd.DataFrame, runs: list[dict], samples: dict[str, dict], level: float) -> list[Figure]:
+def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd.DataFrame, steps: pd.DataFrame,
+                 summary: pd.DataFrame, baseline: pd.DataFrame, runs: list[dict], samples: dict[str, dict],
+                 level: float) -> list[Figure]:
     """Every figure as PNG + SVG in `folder`; the entries of the HTML page, in page order."""
     plots.use_style()
     colours = plots.variant_colours(list(variants))
@@ -153,6 +175,11 @@ def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd
     if metrics:
         made.append(("metrics", "Metrics with confidence intervals",
                      plots.metric_intervals(summary, baseline, metrics, colours), CAPTIONS["metrics"]))
+    if len(steps):
+        chosen = pd.DataFrame([{"variant": r["variant"], "seed": r["seed"], "step": r["step"]} for r in runs])
+        made.append(("selection", "Selection score over training",
+                     plots.selection_curves(steps, chosen, {v: o["dataset"] for v, o in variants.items()},
+                                            colours, level), CAPTIONS["selection"]))
     for dataset, s in samples.items():
         truth = toy_truth(params, dataset) if s["kind"] == "points" else {}
         made.append((f"samples_{dataset}", f"Samples: {dataset}",
@@ -178,9 +205,11 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     run_options = [read_json(run_dir(v, s, results) / "options.json", "train") for v, s in keys]
     logs = pd.concat([read_log(run_dir(v, s, results) / "log.csv").assign(variant=v, seed=s) for v, s in keys],
                      ignore_index=True)
+    steps = pd.concat([read_steps(metrics_file(v, s, results).with_suffix(".steps.csv")).assign(variant=v, seed=s)
+                       for v, s in keys], ignore_index=True)
     used = dict.fromkeys(o["dataset"] for o in variants.values())
     references = {d: read_json(reference_files(d, results)["summary"], "reference") for d in used}
-    samples = sample_sets(params, variants, seeds[0], results)
+    samples = sample_sets(params, variants, {r["variant"]: r for r in runs if r["seed"] == seeds[0]}, results)
     level = params["report"]["ci_level"]
     summary = summarise(runs, variants, level)
     baseline = baseline_rows(references)
@@ -189,7 +218,7 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
     files = report_files(results)
     with atomic_dir(files["figures"]) as folder:
-        figures = draw_figures(folder, params, variants, logs, summary, baseline, runs, samples, level)
+        figures = draw_figures(folder, params, variants, logs, steps, summary, baseline, runs, samples, level)
     page = render("GAN ablation report", tables, figures, diagnostics_table(diagnostics),
                   provenance(params, run_options))
     atomic_write_bytes(files["csv"], summary.to_csv(index=False, float_format="%.6g").encode())

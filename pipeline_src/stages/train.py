@@ -1,8 +1,9 @@
 """Stage `train`: one (variant, seed) -> results/runs/{variant}/seed{seed}/.
 
-Outputs: checkpoint.pt (full state), generator.pt (the weights evaluation uses,
-with what it takes to rebuild the network), log.csv, samples/ (step_{k}.png and
-final.png), diagnostics.json, options.json. While it runs, a resumable
+Outputs: checkpoint.pt (full state), generator.pt (the last weights, with what
+it takes to rebuild the network), snapshots/step_{k}.pt (the same record every
+`snapshot_every` steps: `evaluate` scores them and keeps the best), log.csv,
+samples/ (step_{k}.png and final.png), diagnostics.json, options.json. While it runs, a resumable
 checkpoint lives in .resume/ (not a declared output, so neither driver deletes
 it before a rerun): a killed run started again continues from it and ends
 with the weights an uninterrupted run would have. SIGTERM (what Slurm sends
@@ -132,6 +133,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     trainer = Trainer(options, data, seed, device)
     run = Run(folder, trainer, options)
     if not run.try_resume(fp):
+        shutil.rmtree(folder / "snapshots", ignore_errors=True)  # a fresh run: no snapshot of another one
         run.save_resume(fp)  # step 0: the last good state always exists
     fixed_z = _fixed_z(trainer, seed)
     real_for_plots = data[:N_FIXED_POINTS].float() if meta["kind"] == "points" else data[:N_FIXED_IMAGES]
@@ -157,6 +159,9 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
             if s % options["sample_every"] == 0 and s < steps:
                 write_samples(folder / "samples" / f"step_{s}.png", generate(trainer.g, fixed_z),
                               real_for_plots, f"{variant} seed {seed} step {s}")
+            if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
+                atomic_write_bytes(folder / "snapshots" / f"step_{s}.pt",
+                                   torch_bytes(generator_record(trainer, meta, diverged=False)))
             if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
                 if torch.isfinite(trainer.acc).all():
                     run.save_resume(fp)
@@ -190,17 +195,8 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
     atomic_write_json(folder / "diagnostics.json", diagnostics)
     write_log_csv(folder / "log.csv", trainer.rows)
-    atomic_write_bytes(folder / "generator.pt", torch_bytes({
-        "state_dict": g_eval.state_dict(),
-        "model": options["model"],
-        "shape": list(trainer.data.shape[1:]),
-        "dataset": options["dataset"],
-        "kind": meta["kind"],
-        "options": {k: options[k] for k in ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_width", "toy_depth")},
-        "step": trainer.step,
-        "ema": trainer.ema is not None,
-        "diverged": diverged_at is not None,
-    }))
+    atomic_write_bytes(folder / "generator.pt", torch_bytes(generator_record(trainer, meta, diverged_at is not None)))
+    (folder / "snapshots").mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0
     atomic_write_bytes(folder / "checkpoint.pt", torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
                                                                "options": options, "seed": seed}))
     atomic_write_json(folder / "options.json", {
@@ -215,6 +211,23 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     log(f"train {variant} seed {seed}: {trainer.step} steps in {trainer.wall_s:.1f} s"
         + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {folder}")
     return diagnostics
+
+
+def generator_record(trainer: Trainer, meta: dict, diverged: bool) -> dict:
+    """What generator.pt and each snapshot hold: the evaluated weights (EMA if on) and
+    what it takes to rebuild the network without params.yaml."""
+    options = trainer.options
+    return {
+        "state_dict": trainer.generator_for_eval().state_dict(),
+        "model": options["model"],
+        "shape": list(trainer.data.shape[1:]),
+        "dataset": options["dataset"],
+        "kind": meta["kind"],
+        "options": {k: options[k] for k in ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_width", "toy_depth")},
+        "step": trainer.step,
+        "ema": trainer.ema is not None,
+        "diverged": diverged,
+    }
 
 
 def _device_name(device: torch.device) -> str:

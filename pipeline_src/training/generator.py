@@ -14,9 +14,21 @@ from pipeline_src.training.loop import sample_latent
 from pipeline_src.training.networks import build_networks
 
 
-def load_generator(folder: Path) -> tuple[torch.nn.Module, dict]:
-    """G in eval mode and the saved record (model, shape, options, dataset, kind, step)."""
-    path = Path(folder) / "generator.pt"
+def snapshot_path(folder: Path, step: int) -> Path:
+    """A run's snapshot of G at `step` (train.snapshot_every)."""
+    return Path(folder) / "snapshots" / f"step_{step}.pt"
+
+
+def saved_generators(folder: Path) -> list[Path]:
+    """Every saved G of a run in step order: its snapshots, then the last one (generator.pt)."""
+    steps = sorted(int(p.stem[5:]) for p in (Path(folder) / "snapshots").glob("step_*.pt") if p.stem[5:].isdigit())
+    return [snapshot_path(folder, k) for k in steps] + [Path(folder) / "generator.pt"]
+
+
+def load_generator(folder: Path, file: Path | None = None) -> tuple[torch.nn.Module, dict]:
+    """G in eval mode and the saved record (model, shape, options, dataset, kind, step):
+    the run's last G (generator.pt), or `file` (one of its snapshots)."""
+    path = Path(file) if file is not None else Path(folder) / "generator.pt"
     if not path.is_file():
         raise InputError(f"{path}: missing; run the train stage for this run first")
     try:

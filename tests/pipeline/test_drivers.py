@@ -130,10 +130,10 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     files = result_files(workspace)
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
     # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
-    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + metrics;
-    # report: summary.csv, summary.md, comparisons.csv, index.html and PNG + SVG of each figure
-    # (losses, discriminator, metrics, diagnostics, samples of digits and of ring8)
-    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 7 + 4 + 2 * 6
+    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + 1 snapshot
+    # + metrics + steps.csv; report: summary.csv, summary.md, comparisons.csv, index.html and PNG + SVG
+    # of each figure (losses, discriminator, metrics, selection, diagnostics, samples of digits and ring8)
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 9 + 4 + 2 * 7
     assert files == result_files(other)
 
     # each driver's own viewer lists the report's figures: snakemake --report (captions from

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
-from tests.conftest import default_params, tiny_params, with_inception
+from tests.conftest import default_params, tiny_params, with_inception, write_params
 from tests.pipeline.test_train import prepared, train
 
 
@@ -123,3 +123,46 @@ def test_evaluate_before_train_exits_2_naming_the_file(tmp_path, run_stage):
     assert result.returncode == 2
     assert "results/runs/ns_toy_ring8/seed0/generator.pt: missing; run the train stage" in result.stderr
     assert not (ws / "results/metrics").exists()
+
+
+def read_steps(ws: Path, variant: str) -> list[tuple[int, float]]:
+    lines = (ws / f"results/metrics/{variant}/seed0.steps.csv").read_text().splitlines()
+    return lines[0], [(int(s), float(v)) for s, v in (line.split(",") for line in lines[1:])]
+
+
+def test_the_best_saved_generator_is_evaluated_and_the_metrics_say_which(tmp_path, run_stage):
+    """Snapshots every 50 steps and the last are scored (sliced W1 for points); `best` evaluates
+    the lowest, `last` the last; the JSON records the choice and the steps CSV every score."""
+    params = tiny_params()
+    params["train"].update(steps=300, snapshot_every=50, lr_g=1e-3, lr_d=1e-3, log_every=50,
+                           sample_every=10_000, checkpoint_every=10_000)
+    ws = prepared(run_stage, tmp_path, params, "gauss1d")
+    train(run_stage, ws, "ns_toy_gauss1d")
+    run_stage(ws, "evaluate", "--variant", "ns_toy_gauss1d", "--seed", "0")
+    best = json.loads((ws / "results/metrics/ns_toy_gauss1d/seed0.json").read_text())
+    header, scores = read_steps(ws, "ns_toy_gauss1d")
+    assert header == "step,sliced_w1" and [s for s, _ in scores] == [50, 100, 150, 200, 250, 300]
+    step, score = min(scores, key=lambda r: (r[1], -r[0]))
+    assert best["checkpoint"] == "best" and best["step"] == step and best["select_score"] == score
+    assert best["last_step"] == 300 and best["select_score_last"] == scores[-1][1]
+    assert best["select_metric"] == "sliced_w1" and best["select_samples"] == params["evaluate"]["select_samples"]
+    assert len({v for _, v in scores}) > 1  # the saved generators really differ
+
+    params["evaluate"]["checkpoint"] = "last"
+    write_params(ws, params)
+    run_stage(ws, "evaluate", "--variant", "ns_toy_gauss1d", "--seed", "0")
+    last = json.loads((ws / "results/metrics/ns_toy_gauss1d/seed0.json").read_text())
+    assert last["checkpoint"] == "last" and last["step"] == last["last_step"] == 300
+    assert last["select_score"] == scores[-1][1] and read_steps(ws, "ns_toy_gauss1d")[1] == scores
+    if best["step"] != 300:  # another generator: other samples, other metrics
+        assert (last["mean"], last["std"]) != (best["mean"], best["std"])
+
+
+def test_image_runs_are_ranked_by_fd_classifier(tmp_path, run_stage):
+    ws = image_run(run_stage, tmp_path, tiny_params())
+    m = evaluate_image_run(run_stage, ws)
+    header, scores = read_steps(ws, "ns_mlp_digits")
+    assert header == "step,fd_classifier" and [s for s, _ in scores] == [10, 20]
+    assert m["select_metric"] == "fd_classifier" and m["select_score"] == min(v for _, v in scores)
+    if m["step"] == 20:  # the last G is the one evaluated: its selection score is an FD of the same kind
+        assert m["select_score"] == m["select_score_last"]

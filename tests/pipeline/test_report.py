@@ -3,6 +3,7 @@ headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from tests.conftest import REPO, stage, tiny_params
 from tests.pipeline.test_train import prepared
 
 ARTIFACTS = REPO / "test-artifacts"
-FIGURES = {"losses", "discriminator", "metrics", "samples_digits", "samples_ring8", "samples_gauss1d", "diagnostics"}
+FIGURES = {"losses", "discriminator", "metrics", "selection", "samples_digits", "samples_ring8", "samples_gauss1d", "diagnostics"}
 
 
 def test_report_tables_cover_every_variant_and_the_named_comparison(sweep):
@@ -29,10 +30,17 @@ def test_report_tables_cover_every_variant_and_the_named_comparison(sweep):
     assert summary.set_index("variant").loc["ns_toy_gauss1d", "modes_covered_unavailable"] \
         == "not computed for this dataset"
     assert {"lr_g", "loss"} <= set(summary.columns)  # the options that differ between variants
+    # which saved G each seed's metrics come from (tiny sweep: a snapshot at step 10, the last at 20)
+    runs = {(v, s): json.loads((ws / f"results/metrics/{v}/seed{s}.json").read_text())
+            for v in params["variants"] for s in params["train"]["seeds"]}
+    for variant, text in summary.set_index("variant")["checkpoint"].items():
+        steps = ", ".join(str(runs[variant, s]["step"]) for s in params["train"]["seeds"])
+        assert text == f"best (steps {steps} of 20)"
     comparisons = pd.read_csv(ws / "results/report/comparisons.csv")
     assert set(comparisons["metric"]) >= {"modes_covered", "high_quality"}
     md = (ws / "results/report/summary.md").read_text()
     assert "real data (test split vs the true distribution)" in md and "Paired comparisons" in md
+    assert "| checkpoint |" in md.replace("**", "")
 
 
 def test_every_figure_is_written_as_png_and_svg(sweep):

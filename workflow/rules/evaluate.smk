@@ -6,12 +6,14 @@ rule evaluate:
         stage_sources("evaluate"),
         stamp=lambda wc: stamp("evaluate", f"{wc.variant}-{wc.seed}"),
         generator="results/runs/{variant}/seed{seed}/generator.pt",
+        snapshots="results/runs/{variant}/seed{seed}/snapshots",
         diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
         classifier=lambda wc: str(classifier_files(variant_dataset(wc))["weights"]),
         reference=lambda wc: str(reference_files(variant_dataset(wc))["arrays"]),
         reference_summary=lambda wc: str(reference_files(variant_dataset(wc))["summary"]),
     output:
         metrics="results/metrics/{variant}/seed{seed}.json",
+        steps="results/metrics/{variant}/seed{seed}.steps.csv",
     params:
         options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
     threads: config["evaluate"]["cpu_threads"]

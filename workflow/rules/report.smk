@@ -7,9 +7,11 @@ rule report:
         stage_sources("report"),
         stamp=lambda wc: stamp("report", "all"),
         metrics=[str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS],
+        steps=[str(metrics_file(v, s).with_suffix(".steps.csv")) for v in VARIANTS for s in SEEDS],
         logs=[str(run_dir(v, s) / "log.csv") for v in VARIANTS for s in SEEDS],
         diagnostics=[str(run_dir(v, s) / "diagnostics.json") for v in VARIANTS for s in SEEDS],
         generators=[str(run_dir(v, SEEDS[0]) / "generator.pt") for v in VARIANTS],
+        snapshots=[str(run_dir(v, SEEDS[0]) / "snapshots") for v in VARIANTS],  # the evaluated G may be one
         references=[str(reference_files(d)["summary"]) for d in USED_DATASETS],
         test_splits=[str(prepared_files(d)[k]) for d in USED_DATASETS for k in ("test", "meta")],
     output:

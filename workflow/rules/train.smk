@@ -14,6 +14,7 @@ rule train:
         diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
         options="results/runs/{variant}/seed{seed}/options.json",
         samples=directory("results/runs/{variant}/seed{seed}/samples"),
+        snapshots=directory("results/runs/{variant}/seed{seed}/snapshots"),
     params:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
         options=lambda wc: variant_options(config, wc.variant),
