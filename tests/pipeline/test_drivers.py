@@ -137,14 +137,15 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     assert files == result_files(other)
 
     # each driver's own viewer lists the report's figures: snakemake --report (captions from
-    # workflow/report/) and dvc plots (offline JSON; every run's log.csv too)
+    # workflow/report/) and dvc plots (offline JSON; every run's log.csv and steps.csv too)
     run(["snakemake", "--report", "smk-report.html"], cwd=workspace)
     bundled = (workspace / "smk-report.html").read_text()
     assert all(name in bundled for name in ("losses.png", "samples_digits.png", "index.html", "summary.csv"))
     plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=other).stdout)["data"]
     figures = sorted(p for p in files if p.startswith("report/figures/"))
-    assert {f"results/{p}" for p in figures} | {f"results/runs/{v}/seed{s}/log.csv" for v in params["variants"]
-                                                for s in params["train"]["seeds"]} == set(plots)
+    runs = [(v, s) for v in params["variants"] for s in params["train"]["seeds"]]
+    assert ({f"results/{p}" for p in figures} | {f"results/runs/{v}/seed{s}/log.csv" for v, s in runs}
+            | {f"results/metrics/{v}/seed{s}.steps.csv" for v, s in runs}) == set(plots)
 
     # a second run has nothing to do
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
