@@ -55,15 +55,18 @@ def _figure(fig: Figure) -> str:
 
 
 def render(title: str, tables: list[Table], figures: list[Figure], diagnostics: Table,
-           provenance: dict[str, str]) -> str:
+           provenance: dict[str, str], findings: list[Table] = ()) -> str:
     """The whole page as a string (UTF-8)."""
     prov = Table("Where these numbers come from.", ["item", "value"], [[k, v] for k, v in provenance.items()])
     sections = [
         ("results", "Results", "".join(_table(t, f"table-{i}") for i, t in enumerate(tables))),
+        ("findings", "Findings beside the literature",
+         "".join(_table(t, f"table-finding-{i}") for i, t in enumerate(findings))),
         ("figures", "Figures", "".join(_figure(f) for f in figures)),
         ("diagnostics", "Diagnostics per run", _table(diagnostics, "table-diagnostics")),
         ("provenance", "Provenance", _table(prov, "table-provenance")),
     ]
+    sections = [s for s in sections if s[2]]  # no findings: no empty section
     nav = "".join(f'<a href="#{sid}">{html.escape(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{html.escape(name)}</h2>{content}</section>'
                    for sid, name, content in sections)

@@ -92,7 +92,7 @@ register(Stage(
     "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
     _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py",
-               "pipeline_src/report/figures.py", "pipeline_src/report/html.py", "pipeline_src/metrics/__init__.py",
+               "pipeline_src/report/findings.py", "pipeline_src/report/figures.py", "pipeline_src/report/html.py", "pipeline_src/metrics/__init__.py",
                "pipeline_src/training/__init__.py", "pipeline_src/training/generator.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/loop.py",
                "pipeline_src/datasets/prepared.py", "pipeline_src/datasets/toys.py"),

@@ -27,6 +27,7 @@ from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, to_json
 from pipeline_src.paths import RESULTS, metrics_file, reference_files, report_files, run_dir
 from pipeline_src.report import figures as plots
+from pipeline_src.report.findings import findings_tables
 from pipeline_src.report.html import Figure, render
 from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
                                         report_tables, summarise, summary_metrics, to_markdown)
@@ -215,18 +216,22 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     baseline = baseline_rows(references)
     comparisons = paired_comparisons(runs, [tuple(p) for p in params["report"]["comparisons"]], level)
     tables = report_tables(summary, baseline, comparisons, level)
+    findings = findings_tables(runs, variants, diagnostics, {d: dataset_options(params, d) for d in used},
+                               [tuple(p) for p in params["report"]["comparisons"]])
 
     files = report_files(results)
     with atomic_dir(files["figures"]) as folder:
         figures = draw_figures(folder, params, variants, logs, steps, summary, baseline, runs, samples, level)
     page = render("GAN ablation report", tables, figures, diagnostics_table(diagnostics),
-                  provenance(params, run_options))
+                  provenance(params, run_options), findings)
     atomic_write_bytes(files["csv"], summary.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(files["comparisons"], comparisons.to_csv(index=False, float_format="%.6g").encode())
-    atomic_write_bytes(files["md"], to_markdown(tables).encode())
+    atomic_write_bytes(files["md"], (to_markdown(tables) + ("\n## Findings beside the literature\n\n"
+                                                            + to_markdown(findings) if findings else "")).encode())
     atomic_write_bytes(files["html"], page.encode())
     log(f"report: {len(variants)} variants, {len(runs)} runs, {len(figures)} figures -> {files['html']}")
-    return {"summary": summary, "baseline": baseline, "comparisons": comparisons, "figures": figures}
+    return {"summary": summary, "baseline": baseline, "comparisons": comparisons, "figures": figures,
+            "findings": findings}
 
 
 def run(args: argparse.Namespace, params: dict) -> None:

@@ -36,7 +36,7 @@ from pipeline_src.paths import RESULTS, run_dir
 from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
-from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device
+from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device, resolved_steps
 from pipeline_src.training.samples import write_samples
 
 N_FIXED_IMAGES = 64  # the grid of samples/*.png, from one fixed z per run
@@ -48,13 +48,6 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
-
-
-def resolved_steps(options: dict, n_train: int) -> int:
-    """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
-    if options.get("epochs"):
-        return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
-    return options["steps"]
 
 
 def fingerprint(options: dict, seed: int, data_sha256: str) -> str:

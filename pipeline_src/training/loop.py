@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,22 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
 
 
+def resolved_steps(options: dict, n_train: int) -> int:
+    """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
+    if options.get("epochs"):
+        return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
+    return options["steps"]
+
+
+def lr_factor(options: dict, step: int, total: int) -> float:
+    """Multiplier of both learning rates for update `step` (0-based) of `total`: 1, or under
+    `lr_decay: linear` a line from 1 at lr_decay_start * total to 0 after the last update."""
+    if options["lr_decay"] == "constant":
+        return 1.0
+    start = int(options["lr_decay_start"] * total)
+    return 1.0 if step < start else 1.0 - (step - start) / (total - start)
+
+
 @dataclass
 class Trainer:
     """One (variant, seed) run. `options` are the resolved variant options."""
@@ -83,6 +100,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o["lr_d"], betas=betas)
         self.gen = torch.Generator(self.device).manual_seed(self.seed)  # data order, z, GP mixing
         self.step = 0
+        self.total_steps = resolved_steps(o, len(self.data))  # the length of the learning-rate schedule
         self._fake_for_g = None  # the last D update's fake batch, with G's graph (reuse_fake)
         self.acc = torch.zeros(len(_ACC), device=self.device)  # sums since the last log row
         self.acc_d_count = 0  # D updates summed into acc (d_steps per step)
@@ -117,9 +135,17 @@ class Trainer:
         else:
             with torch.no_grad(), self.autocast():
                 fake = self.g_fwd(self.sample_z(o["batch_size"]))
+        r1 = None
         with self.autocast():
-            out_real, out_fake = self.d_fwd(real).float(), self.d_fwd(fake).float()
+            if o["r1_weight"] > 0:  # the penalty differentiates twice: eager D, like the GP below
+                r1, out_real = losses.r1_penalty(self.d, real)
+                out_real = out_real.float()
+            else:
+                out_real = self.d_fwd(real).float()
+            out_fake = self.d_fwd(fake).float()
         loss = losses.d_loss(loss_kind, out_real, out_fake, o["label_smoothing"])
+        if r1 is not None:
+            loss = loss + 0.5 * o["r1_weight"] * r1.float()
         if loss_kind == "wgan_gp":
             eps = torch.rand(len(real), generator=self.gen, device=self.device)
             # the penalty differentiates twice: eager D (compiled graphs do not support it), float32
@@ -162,7 +188,17 @@ class Trainer:
         for e, b in zip(self.ema.buffers(), self.g.buffers()):
             e.copy_(b)  # BatchNorm statistics follow G
 
+    def set_learning_rates(self) -> None:
+        """The schedule's learning rates for this step (a function of the step alone, so a resumed run
+        continues the same schedule)."""
+        factor = lr_factor(self.options, self.step, self.total_steps)
+        for opt, lr in ((self.opt_g, self.options["lr_g"]), (self.opt_d, self.options["lr_d"])):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def train_step(self) -> None:
+        if self.options["lr_decay"] != "constant":
+            self.set_learning_rates()
         for _ in range(self.options["d_steps"]):
             self.d_step()
         self.g_step()

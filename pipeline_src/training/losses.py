@@ -67,6 +67,16 @@ def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tenso
     return ((per_input.norm(dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(d, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """R1 of Mescheder et al. (2018): E[||grad_x D(x)||^2] on real data, and D's output on
+    `real` (the same forward pass serves the D loss). With a packing D the squared norm is
+    taken per pack, D's real input."""
+    x = real.detach().requires_grad_(True)
+    out = d(x)
+    (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)
+    return grad.reshape(len(out), -1).pow(2).sum(dim=1).mean(), out
+
+
 def d_output_summary(kind: str, out: torch.Tensor) -> torch.Tensor:
     """What log.csv reports as D(x) / D(G(z)): the probability for the BCE losses
     (equilibrium 0.5), the raw output otherwise."""

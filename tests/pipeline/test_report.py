@@ -41,6 +41,9 @@ def test_report_tables_cover_every_variant_and_the_named_comparison(sweep):
     md = (ws / "results/report/summary.md").read_text()
     assert "real data (test split vs the true distribution)" in md and "Paired comparisons" in md
     assert "| checkpoint |" in md.replace("**", "")
+    findings = md.split("## Findings beside the literature")[1]
+    assert "| ring8 | PacGAN Table 1 | GAN |  | 6.3 ± 0.5 | 98.2% | 0.45 |  |" in findings
+    assert "| ring8 | ours | ns_toy_ring8 (non_saturating) | 2 |" in findings
 
 
 def test_every_figure_is_written_as_png_and_svg(sweep):
@@ -74,7 +77,10 @@ def test_html_report_renders_in_headless_chromium(sweep):
     assert tables["table-diagnostics"]["rows"] == len(params["variants"]) * len(params["train"]["seeds"])
     assert {"git commit", "torch", "seaborn", "training devices"} <= {
         cell for cell in _cells(text, "table-provenance")}
-    assert seen["sections"] == ["Results", "Figures", "Diagnostics per run", "Provenance"]
+    assert seen["sections"] == ["Results", "Findings beside the literature", "Figures", "Diagnostics per run",
+                                "Provenance"]
+    # findings: gauss1d against its target; ring8's published rows above our three variants; best vs last
+    assert [tables[f"table-finding-{i}"]["rows"] for i in range(3)] == [1, 2 + 3, len(params["variants"])]
     shot = browser.screenshot(page, ARTIFACTS / "report-screenshot.png")
     with Image.open(shot) as image:
         assert image.size[0] >= 1000

@@ -88,3 +88,16 @@ def test_d_output_summary_is_a_probability_for_bce_losses_only():
 def test_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="unknown loss 'nonsat'"):
         losses.g_loss("nonsat", FAKE)
+
+
+def test_r1_of_a_quadratic_critic_by_hand():
+    """D(x) = sum(x^2): grad = 2x, so R1 = E ||2x||^2; the output is D's forward on x."""
+    class Square(torch.nn.Module):
+        def forward(self, x):
+            return (x ** 2).sum(dim=1)
+
+    real = torch.tensor([[1.0, 2.0], [0.0, -1.0]])
+    penalty, out = losses.r1_penalty(Square(), real)
+    assert penalty.item() == pytest.approx(((4 + 16) + (0 + 4)) / 2)
+    assert out.tolist() == [5.0, 1.0]
+    penalty.backward()  # differentiable (create_graph): it trains D

@@ -18,6 +18,16 @@ def test_default_params_are_valid():
     assert params["download"]["retries"] >= 1
 
 
+@pytest.mark.parametrize("preset", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_preset_is_valid_and_keeps_the_default_variants_comparable(preset):
+    params, default = load_params(preset), load_params(REPO / "params.yaml")
+    assert set(default["datasets"]) <= set(params["datasets"])
+    for pair in params["report"]["comparisons"]:  # a named ablation differs in one option only
+        a, b = (resolve_variant(params, v) for v in pair)
+        assert len([k for k in a if a[k] != b[k]]) == 1, pair
+    assert f"cp configs/{preset.name} params.yaml" in (REPO / "README.md").read_text()
+
+
 def test_schema_defaults_fill_omitted_keys():
     raw = default_params()
     raw["datasets"]["fashion_mnist"] = None  # `fashion_mnist:` alone means all defaults

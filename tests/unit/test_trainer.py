@@ -44,3 +44,45 @@ def test_packing_trains_both_networks_with_every_penalty(loss):
     assert all(not torch.equal(b, p) for b, p in zip(before, after))
     assert torch.isfinite(t.acc).all()
     assert t.d.d.net[0].in_features == 2 * 4  # D's input: four 2-D points
+
+
+def test_linear_decay_runs_the_learning_rates_down_to_zero_from_its_start():
+    t = trainer(lr_decay="linear", lr_decay_start=0.5, steps=10, lr_g=1e-3, lr_d=2e-3)
+    seen = []
+    for _ in range(10):
+        t.train_step()
+        seen.append((t.opt_g.param_groups[0]["lr"], t.opt_d.param_groups[0]["lr"]))
+    assert seen[:5] == [(1e-3, 2e-3)] * 5  # constant before the start
+    assert [round(g / 1e-3, 12) for g, _ in seen[5:]] == [1.0, 0.8, 0.6, 0.4, 0.2]
+    assert all(d == pytest.approx(2 * g) for g, d in seen)
+
+
+def test_a_trainer_restored_mid_decay_continues_the_same_schedule():
+    options = dict(lr_decay="linear", lr_decay_start=0.0, steps=6)
+    whole, first = trainer(**options), trainer(**options)
+    for _ in range(6):
+        whole.train_step()
+    for _ in range(3):
+        first.train_step()
+    resumed = trainer(**options)
+    resumed.load_state_dict(first.state_dict())
+    for _ in range(3):
+        resumed.train_step()
+    assert resumed.opt_g.param_groups[0]["lr"] == whole.opt_g.param_groups[0]["lr"]
+    assert all(torch.equal(a, b) for a, b in zip(resumed.g.state_dict().values(), whole.g.state_dict().values()))
+
+
+def test_constant_schedule_keeps_the_configured_rates():
+    t = trainer(steps=4)
+    for _ in range(4):
+        t.train_step()
+    assert t.opt_g.param_groups[0]["lr"] == t.options["lr_g"]
+
+
+def test_r1_penalty_changes_the_discriminator_update_only_when_on():
+    plain, r1 = trainer(), trainer(r1_weight=10.0)
+    plain.train_step()
+    r1.train_step()
+    assert all(torch.equal(a, b) for a, b in zip(trainer().d.state_dict().values(), trainer().d.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(plain.d.state_dict().values(), r1.d.state_dict().values()))
+    assert torch.isfinite(r1.acc).all()
