@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", help="a checkout of github.com/pytorch/examples (for the DCGAN comparison)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and images: a smoke run, not for quoting")
     parser.add_argument("--out", help="results folder (default: benchmarks/results)")
-    parser.add_argument("--keep", help="pipeline: build the workspace in this new folder and keep it")
+    parser.add_argument("--keep", help="pipeline: build the workspace in this new folder and keep it (with a copy of the full run's "
+                        "report in report-of-the-full-run/)")
     args = parser.parse_args(argv)
     from benchmarks.common import RESULTS, write_result
 

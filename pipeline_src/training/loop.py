@@ -61,6 +61,14 @@ def resolved_steps(options: dict, n_train: int) -> int:
     return options["steps"]
 
 
+def make_optimizer(net: nn.Module, lr: float, options: dict) -> torch.optim.Optimizer:
+    """Adam with `betas` (the default), or SGD with `momentum` (Goodfellow et al. 2014): plain SGD
+    steps in proportion to the gradient, so a saturating loss's vanishing gradient stops G."""
+    if options["optimizer"] == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=lr, momentum=options["momentum"])
+    return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(options["betas"]))
+
+
 def lr_factor(options: dict, step: int, total: int) -> float:
     """Multiplier of both learning rates for update `step` (0-based) of `total`: 1, or under
     `lr_decay: linear` a line from 1 at lr_decay_start * total to 0 after the last update."""
@@ -95,9 +103,8 @@ class Trainer:
         self._memory_format = memory_format
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
-        betas = tuple(o["betas"])
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=o["lr_g"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o["lr_d"], betas=betas)
+        self.opt_g = make_optimizer(self.g, o["lr_g"], o)
+        self.opt_d = make_optimizer(self.d, o["lr_d"], o)
         self.gen = torch.Generator(self.device).manual_seed(self.seed)  # data order, z, GP mixing
         self.step = 0
         self.total_steps = resolved_steps(o, len(self.data))  # the length of the learning-rate schedule

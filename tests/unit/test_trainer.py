@@ -86,3 +86,19 @@ def test_r1_penalty_changes_the_discriminator_update_only_when_on():
     assert all(torch.equal(a, b) for a, b in zip(trainer().d.state_dict().values(), trainer().d.state_dict().values()))
     assert not all(torch.equal(a, b) for a, b in zip(plain.d.state_dict().values(), r1.d.state_dict().values()))
     assert torch.isfinite(r1.acc).all()
+
+
+def test_sgd_steps_in_proportion_to_the_gradient_and_adam_does_not():
+    """Why the optimiser matters for minimax: SGD's step scales with the gradient, Adam's barely."""
+    steps = {}
+    for optimizer in ("sgd", "adam"):
+        for scale in (1.0, 1e-3):
+            t = trainer(optimizer=optimizer, momentum=0.0, lr_g=1e-2)
+            before = [p.detach().clone() for p in t.g.parameters()]
+            for p in t.g.parameters():
+                p.grad = torch.ones_like(p) * scale
+            t.opt_g.step()
+            steps[optimizer, scale] = sum((p - b).abs().sum().item() for p, b in zip(t.g.parameters(), before))
+    assert isinstance(trainer(optimizer="sgd").opt_g, torch.optim.SGD)
+    assert steps["sgd", 1e-3] == pytest.approx(steps["sgd", 1.0] * 1e-3, rel=1e-3)
+    assert steps["adam", 1e-3] == pytest.approx(steps["adam", 1.0], rel=1e-2)
