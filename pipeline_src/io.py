@@ -90,6 +90,28 @@ def torch_bytes(obj: Any) -> bytes:
     return buf.getvalue()
 
 
+def load_torch_file(path: str | os.PathLike, fix: str, weights_only: bool = True, map_location: str | None = None) -> Any:
+    """torch.load of a file the pipeline wrote, refusing a truncated or foreign one by name.
+
+    The bytes are read first, so a machine error (permissions, I/O) stays an OSError
+    (exit 1); anything torch cannot read back is bad input (exit 2) whose message
+    names the file and says what to do (`fix`). torch's own errors vary with the
+    damage: RuntimeError (no zip directory), EOFError (empty), UnpicklingError
+    (not a checkpoint), even OSError(EINVAL) for a cut-off tail.
+    """
+    import torch
+
+    from pipeline_src.errors import InputError
+
+    data = Path(path).read_bytes()
+    try:
+        return torch.load(io.BytesIO(data), weights_only=weights_only, map_location=map_location)
+    except Exception as e:
+        detail = str(e).split(". ")[0][:100] or "no data"  # torch's first sentence says enough
+        raise InputError(f"{path}: cannot be read, the file is truncated or not a torch file "
+                         f"({e.__class__.__name__}: {detail}); {fix}") from None
+
+
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:

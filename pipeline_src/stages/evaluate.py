@@ -38,10 +38,11 @@ from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
-from pipeline_src.stages.common import job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.stages.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS
-from pipeline_src.training.generator import generate, load_generator, saved_generators, to_uint8
+from pipeline_src.training.generator import (expected_record, generate, load_generator, saved_generators,
+                                              to_uint8)
 from pipeline_src.training.loop import resolve_device
 
 
@@ -136,7 +137,7 @@ def select_generator(folder: Path, params: dict, seed: int, results: Path) -> tu
     for path in saved_generators(folder):
         if path.name != "generator.pt" and int(path.stem[5:]) >= saved["step"]:
             continue  # written after the last good state of a diverged run
-        candidate, record = (g, saved) if path.name == "generator.pt" else load_generator(folder, path)
+        candidate, record = (g, saved) if path.name == "generator.pt" else load_generator(folder, path, expected=saved)
         score = scorer(candidate, record)
         score = math.inf if math.isnan(score) else score
         trajectory.append((record["step"], score))
@@ -170,7 +171,8 @@ def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
 
 def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     folder = run_dir(variant, seed, results)
-    load_generator(folder)  # a missing or broken run fails before any output
+    # a missing, broken or foreign generator fails before any output
+    load_generator(folder, expected=expected_record(variant_options(params, variant)))
     options = job_options("evaluate", params, f"{variant}-{seed}")
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
     torch.set_num_threads(params["evaluate"]["cpu_threads"])

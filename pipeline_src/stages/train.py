@@ -31,10 +31,10 @@ from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, torch_bytes
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, run_dir
 from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
-from pipeline_src.training import FAILURE_FLAGS
+from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device, resolved_steps
 from pipeline_src.training.samples import write_samples
@@ -69,17 +69,28 @@ class Run:
         atomic_write_bytes(self.resume_path, torch_bytes({"fingerprint": fp, "state": self.trainer.state_dict()}))
 
     def try_resume(self, fp: str) -> bool:
+        """Continue from .resume/checkpoint.pt when it was written for these options and data.
+
+        One written for other options or data (params changed) is replaced by a fresh run,
+        with a message. One that cannot be read is refused (exit 2): the pipeline writes it
+        atomically, so damage came from outside (a copy cut short, a failing disk), and
+        silently throwing away the progress it holds, or using it, would both be wrong.
+        """
         if not self.resume_path.is_file():
             return False
-        try:
-            saved = torch.load(self.resume_path, weights_only=False, map_location="cpu")  # RNG states must stay CPU tensors
-        except Exception as e:  # a truncated or foreign file: never used, never fatal
-            self.log(f"{self.resume_path}: unreadable ({e.__class__.__name__}: {e}); starting over")
-            return False
+        fix = (f"it is not used; delete it to start this run over from step 0 (rm {self.resume_path}), "
+               "or put back an intact copy to resume")
+        saved = load_torch_file(self.resume_path, fix, weights_only=False, map_location="cpu")  # RNG states stay CPU
+        if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+            raise InputError(f"{self.resume_path}: not a resumable checkpoint of this pipeline; {fix}")
         if saved.get("fingerprint") != fp:
             self.log(f"{self.resume_path}: written for other options or data; starting over")
             return False
-        self.trainer.load_state_dict(saved["state"])
+        try:
+            self.trainer.load_state_dict(saved["state"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:  # same fingerprint, damaged content
+            raise InputError(f"{self.resume_path}: its state does not fit this run "
+                             f"({e.__class__.__name__}: {str(e)[:100]}); {fix}") from None
         self.log(f"resuming from step {self.trainer.step} ({self.resume_path})")
         return True
 
@@ -216,7 +227,7 @@ def generator_record(trainer: Trainer, meta: dict, diverged: bool) -> dict:
         "shape": list(trainer.data.shape[1:]),
         "dataset": options["dataset"],
         "kind": meta["kind"],
-        "options": {k: options[k] for k in ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_width", "toy_depth")},
+        "options": {k: options[k] for k in GENERATOR_OPTIONS},
         "step": trainer.step,
         "ema": trainer.ema is not None,
         "diverged": diverged,

@@ -7,3 +7,7 @@ FAILURE_FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
 # Losses whose D output is a logit, D(x) = sigmoid(logit): a probability, with the
 # 1/2 equilibrium of Goodfellow et al. 2014 (the others' outputs are raw scores).
 BCE_LOSSES = ("minimax", "non_saturating")
+
+# The options generator.pt and each snapshot record: what it takes to rebuild G without
+# params.yaml, and what `evaluate` checks against the variant's options in params.yaml.
+GENERATOR_OPTIONS = ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_width", "toy_depth")

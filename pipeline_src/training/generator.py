@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 
 from pipeline_src.errors import InputError
+from pipeline_src.io import load_torch_file
+from pipeline_src.training import GENERATOR_OPTIONS
 from pipeline_src.training.loop import sample_latent
 from pipeline_src.training.networks import build_networks
 
@@ -25,18 +27,50 @@ def saved_generators(folder: Path) -> list[Path]:
     return [snapshot_path(folder, k) for k in steps] + [Path(folder) / "generator.pt"]
 
 
-def load_generator(folder: Path, file: Path | None = None) -> tuple[torch.nn.Module, dict]:
+def expected_record(options: dict) -> dict:
+    """What the generator of a run with these (variant) options must record: `load_generator`'s
+    `expected` (a saved record works too: a snapshot must match its run's generator.pt)."""
+    return {"model": options["model"], "dataset": options["dataset"],
+            "options": {k: options[k] for k in GENERATOR_OPTIONS}}
+
+
+def rerun_hint(folder: Path) -> str:
+    """What rebuilds a run's generator files: its train job, as a command."""
+    folder = Path(folder)
+    if folder.name.startswith("seed") and folder.name[4:].isdigit():
+        return (f"rerun train for this run (python -m pipeline_src train --variant {folder.parent.name} "
+                f"--seed {folder.name[4:]})")
+    return "rerun train for this run"
+
+
+def _differences(saved: dict, expected: dict) -> list[str]:
+    wanted = {"model": expected["model"], "dataset": expected["dataset"], **expected["options"]}
+    found = {"model": saved.get("model"), "dataset": saved.get("dataset"), **(saved.get("options") or {})}
+    return [f"{k}: {found.get(k)!r} in the file, {v!r} expected" for k, v in wanted.items() if found.get(k) != v]
+
+
+def load_generator(folder: Path, file: Path | None = None, expected: dict | None = None) -> tuple[torch.nn.Module, dict]:
     """G in eval mode and the saved record (model, shape, options, dataset, kind, step):
-    the run's last G (generator.pt), or `file` (one of its snapshots)."""
+    the run's last G (generator.pt), or `file` (one of its snapshots). With `expected`
+    (see expected_record), a G written for another network, dataset or loss is refused
+    by name before its weights are touched: a copied-in or stale file, not a size-mismatch traceback."""
     path = Path(file) if file is not None else Path(folder) / "generator.pt"
     if not path.is_file():
         raise InputError(f"{path}: missing; run the train stage for this run first")
+    fix = rerun_hint(folder)
+    saved = load_torch_file(path, fix)
+    if not isinstance(saved, dict) or not {"state_dict", "model", "shape", "options"} <= set(saved):
+        raise InputError(f"{path}: not a generator record of this pipeline; {fix}")
+    if expected is not None and (diff := _differences(saved, expected)):
+        raise InputError(f"{path}: written for another generator than this run's options in params.yaml "
+                         f"({'; '.join(diff)}); {fix}")
     try:
-        saved = torch.load(path, weights_only=True)
         g, _ = build_networks(saved["model"], tuple(saved["shape"]), saved["options"])
         g.load_state_dict(saved["state_dict"])
-    except (RuntimeError, KeyError, EOFError, ValueError) as e:
-        raise InputError(f"{path}: cannot be loaded ({e.__class__.__name__}: {e}); rerun train") from None
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        detail = str(e).splitlines()[0][:160]
+        raise InputError(f"{path}: its weights do not fit the network it records "
+                         f"({e.__class__.__name__}: {detail}); {fix}") from None
     return g.eval(), saved
 
 

@@ -1,0 +1,144 @@
+"""Damaged or foreign torch files given to a stage (a real `python -m pipeline_src` process each
+time): a truncated or overwritten resume checkpoint, generator.pt or snapshot, and a generator
+written for another network. Each is refused with exit code 2 and a message naming the file and
+what to delete or rerun; none is used, none is silently replaced, nothing is written."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+
+import pytest
+import torch
+
+from tests.conftest import cli, tiny_params, write_params
+from tests.pipeline.test_train import _launch, _wait_for_line, prepared, run_folder, same_weights, train
+
+VARIANT = "ns_toy_ring8"
+RERUN = f"rerun train for this run (python -m pipeline_src train --variant {VARIANT} --seed 0)"
+
+
+def damaged(good: bytes) -> dict[str, bytes]:
+    """Ways a file can be damaged from outside: cut short (a copy interrupted, a full disk
+    elsewhere), its last bytes lost, emptied, or overwritten with something else."""
+    return {"half": good[: len(good) // 2], "tail": good[:-64], "empty": b"", "garbage": b"not a checkpoint\n" * 8}
+
+
+def test_a_damaged_resume_checkpoint_is_refused_naming_it_and_never_used_or_dropped(tmp_path, run_stage):
+    params = tiny_params()
+    params["train"].update(steps=400, log_every=20, checkpoint_every=20, sample_every=1000, snapshot_every=0)
+    ws = prepared(run_stage, tmp_path, params, "ring8")
+    proc = _launch(ws, VARIANT)  # stopped mid-run: a resumable checkpoint is left
+    _wait_for_line(proc, "step 100/")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    folder = run_folder(ws, VARIANT)
+    resume = folder / ".resume" / "checkpoint.pt"
+    good = resume.read_bytes()
+    step = torch.load(resume, weights_only=False)["state"]["step"]
+    rel = resume.relative_to(ws)
+
+    for kind, data in damaged(good).items():
+        resume.write_bytes(data)
+        result = cli(["train", "--variant", VARIANT, "--seed", "0"], ws, check=False)
+        assert result.returncode == 2, (kind, result.stderr)
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith(f"error: {rel}: cannot be read, the file is truncated or not a torch file"), (kind, error)
+        assert f"delete it to start this run over from step 0 (rm {rel})" in error, kind
+        assert "Traceback" not in result.stderr and "resuming" not in result.stderr and "starting over" not in result.stderr
+        assert resume.read_bytes() == data, kind  # left for the user to inspect, not replaced by a fresh start
+        assert not (folder / "generator.pt").exists() and not (folder / "checkpoint.pt").exists(), kind
+
+    resume.write_bytes(good)  # the intact copy put back: the run resumes from it
+    result = cli(["train", "--variant", VARIANT, "--seed", "0"], ws)
+    assert f"resuming from step {step}" in result.stderr
+    assert torch.load(folder / "generator.pt", weights_only=True)["step"] == 400
+
+    reference = prepared(run_stage, tmp_path / "reference", params, "ring8")
+    train(run_stage, reference, VARIANT)
+    assert same_weights(folder, run_folder(reference, VARIANT))  # resumed: where an uninterrupted run ends
+
+    # deleting it, as the message says, starts the run over (and ends where an uninterrupted run ends)
+    (folder / ".resume").mkdir()
+    resume.write_bytes(good[:-64])
+    resume.unlink()
+    result = cli(["train", "--variant", VARIANT, "--seed", "0"], ws)
+    assert "resuming" not in result.stderr
+    assert same_weights(folder, run_folder(reference, VARIANT))
+
+
+@pytest.fixture
+def trained(tmp_path, run_stage):
+    """A finished tiny ring8 run with one snapshot (step 10) and the last generator (step 20)."""
+    ws = prepared(run_stage, tmp_path / "ws", tiny_params(), "ring8")
+    train(run_stage, ws, VARIANT)
+    return ws
+
+
+def evaluate(ws):
+    return cli(["evaluate", "--variant", VARIANT, "--seed", "0"], ws, check=False)
+
+
+@pytest.mark.parametrize("name", ["generator.pt", "snapshots/step_10.pt"])
+def test_a_damaged_generator_file_is_refused_by_evaluate_naming_it(trained, name):
+    path = run_folder(trained, VARIANT) / name
+    rel, good = path.relative_to(trained), path.read_bytes()
+    for kind, data in damaged(good).items():
+        path.write_bytes(data)
+        result = evaluate(trained)
+        assert result.returncode == 2, (kind, result.stderr)
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith(f"error: {rel}: cannot be read, the file is truncated or not a torch file"), error
+        assert error.endswith(RERUN), error
+        assert "Traceback" not in result.stderr
+        assert not (trained / "results/metrics").exists(), kind  # nothing written
+    path.write_bytes(good)
+    assert evaluate(trained).returncode == 0  # the intact file: the same command succeeds
+
+
+def test_a_generator_of_another_width_is_refused_naming_the_option(trained, run_stage):
+    """generator.pt from a run with toy_width 64, evaluated under params that say 32 (an edited
+    params.yaml whose train job has not rerun, or a file copied from another workspace)."""
+    params = tiny_params()
+    params["train"]["toy_width"] = 64
+    other = prepared(run_stage, trained.parent / "wide", params, "ring8")
+    train(run_stage, other, VARIANT)
+    target = run_folder(trained, VARIANT) / "generator.pt"
+    shutil.copy2(run_folder(other, VARIANT) / "generator.pt", target)
+    result = evaluate(trained)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {target.relative_to(trained)}: written for another generator than "
+                            "this run's options in params.yaml (toy_width: 64 in the file, 32 expected)"), error
+    assert error.endswith(RERUN) and "size mismatch" not in result.stderr and "Traceback" not in result.stderr
+    assert not (trained / "results/metrics").exists()
+
+
+def test_the_generator_of_another_variant_copied_in_is_refused_naming_what_differs(trained, run_stage):
+    write_params(trained, tiny_params())
+    run_stage(trained, "download", "--dataset", "gauss1d")
+    run_stage(trained, "prepare", "--dataset", "gauss1d")
+    train(run_stage, trained, "ns_toy_gauss1d")
+    target = run_folder(trained, VARIANT) / "generator.pt"
+    shutil.copy2(run_folder(trained, "ns_toy_gauss1d") / "generator.pt", target)
+    result = evaluate(trained)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"error: {target.relative_to(trained)}: written for another generator" in error
+    assert "dataset: 'gauss1d' in the file, 'ring8' expected" in error and error.endswith(RERUN)
+    assert not (trained / "results/metrics").exists()
+
+
+def test_weights_that_do_not_fit_the_recorded_network_are_refused_without_a_traceback(trained):
+    """A record whose options say one width and whose weights have another (a hand-edited file):
+    the message names the file, not torch's size-mismatch traceback."""
+    path = run_folder(trained, VARIANT) / "snapshots/step_10.pt"
+    record = torch.load(path, weights_only=True)
+    record["state_dict"] = {k: torch.cat([v, v]) for k, v in record["state_dict"].items()}  # twice as wide
+    torch.save(record, path)
+    result = evaluate(trained)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {path.relative_to(trained)}: its weights do not fit the network it records"), error
+    assert error.endswith(RERUN) and "Traceback" not in result.stderr
+    assert not (trained / "results/metrics").exists()
