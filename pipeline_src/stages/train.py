@@ -146,40 +146,46 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
     steps, diverged_at = resolved_steps(options, len(data)), None
     options["steps"] = steps  # recorded in options.json
-    bar = progress.bar(steps, trainer.step)
-    trainer.start_clock()
     try:
-        while trainer.step < steps:
-            trainer.train_step()
-            s = trainer.step
-            if s % options["log_every"] == 0 or s == steps:
-                row = trainer.log_row()
-                if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
-                    diverged_at = s
-                    log(f"step {s}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
-                        "stopping and keeping the last good checkpoint")
-                    break
-                _report(bar, row, steps)
-            if s % options["sample_every"] == 0 and s < steps:
-                write_samples(folder / "samples" / f"step_{s}.png", generate(trainer.g, fixed_z),
-                              real_for_plots, f"{variant} seed {seed} step {s}")
-            if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
-                atomic_write_bytes(folder / "snapshots" / f"step_{s}.pt",
-                                   torch_bytes(generator_record(trainer, meta, diverged=False)))
-            if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
-                if torch.isfinite(trainer.acc).all():
-                    run.save_resume(fp)
-                if stop["signal"] is not None:
-                    log(f"SIGTERM at step {s}: checkpoint written to {run.resume_path}; exiting")
-                    sys.exit(SIGTERM_EXIT)
+        bar = progress.bar(steps, trainer.step)
+        trainer.start_clock()
+        try:
+            while trainer.step < steps:
+                trainer.train_step()
+                s = trainer.step
+                if s % options["log_every"] == 0 or s == steps:
+                    row = trainer.log_row()
+                    if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
+                        diverged_at = s
+                        log(f"step {s}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
+                            "stopping and keeping the last good checkpoint")
+                        break
+                    _report(bar, row, steps)
+                if s % options["sample_every"] == 0 and s < steps:
+                    write_samples(folder / "samples" / f"step_{s}.png", generate(trainer.g, fixed_z),
+                                  real_for_plots, f"{variant} seed {seed} step {s}")
+                if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
+                    atomic_write_bytes(folder / "snapshots" / f"step_{s}.pt",
+                                       torch_bytes(generator_record(trainer, meta, diverged=False)))
+                if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
+                    if torch.isfinite(trainer.acc).all():
+                        run.save_resume(fp)
+                    if stop["signal"] is not None:
+                        log(f"SIGTERM at step {s}: checkpoint written to {run.resume_path}; exiting")
+                        sys.exit(SIGTERM_EXIT)
+        finally:
+            if bar is not None:
+                bar.close()
+        if diverged_at is not None:
+            run.restore_last_good()
+        # Past the last step, SIGTERM no longer interrupts: writing the outputs takes seconds,
+        # and a run killed here would redo the steps since its last periodic checkpoint.
+        diagnostics = finish(run, variant, seed, meta, fp, fixed_z, real_for_plots, diverged_at)
+        if stop["signal"] is not None:
+            log("SIGTERM after the last step: the outputs were written first; the run is complete")
+        return diagnostics
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if bar is not None:
-            bar.close()
-
-    if diverged_at is not None:
-        run.restore_last_good()
-    return finish(run, variant, seed, meta, fp, fixed_z, real_for_plots, diverged_at)
 
 
 def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torch.Tensor,
