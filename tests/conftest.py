@@ -64,7 +64,7 @@ def tiny_params() -> dict:
     params["evaluate"].update(n_samples=32, batch_size=32, select_samples=64)
     params["report"]["comparisons"] = []  # tests pick their own variants
     for options in params["variants"].values():  # a variant's own length and size give way to the tiny ones
-        for key in ("steps", "epochs", "toy_width", "toy_depth", "batch_size"):
+        for key in ("steps", "epochs", "toy_width", "toy_depth", "batch_size", "snapshot_every"):
             options.pop(key, None)
     return params
 

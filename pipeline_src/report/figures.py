@@ -184,7 +184,8 @@ def selection_curves(steps: pd.DataFrame, chosen: pd.DataFrame, datasets: dict[s
         metric = ", ".join(dict.fromkeys(frame["metric"])) or "no score"
         ax.set_title(dataset)
         ax.set_xlabel("generator step")
-        ax.set_ylabel({"fd_classifier": "FD_classifier", "sliced_w1": "sliced W1 (data units)"}.get(metric, metric))
+        ax.set_ylabel({"fd_classifier": "FD_classifier", "sliced_w1": "sliced W1 (data units)",
+                       "mode_js": "JS of the mode histograms (nats)"}.get(metric, metric))
         ax.legend(fontsize=7, frameon=False)
     fig.suptitle(f"Selection score of the saved generators: mean over seeds, band = {level:.0%} CI; "
                  "markers: evaluated G", fontsize=10)

@@ -22,7 +22,7 @@ from pipeline_src.training import FAILURE_FLAGS as FLAGS
 
 # Which way is better, for marking the best value of a column. Metrics not
 # listed (gauss1d's mean and std: closeness to a target) are not marked.
-LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1"}
+LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1", "sliced_w1"}
 HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
 BOOKKEEPING = {"seed", "step", "last_step", "n_samples", "n_classes", "n_modes", "kid_subset_size",
                "select_samples", "select_score", "select_score_last"}  # the selection is shown by `checkpoint`

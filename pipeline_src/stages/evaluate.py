@@ -13,8 +13,9 @@ features.
 
 Best checkpoint, not last: every saved G of the run (train.snapshot_every, and
 the last) is scored on `select_samples` samples of its own z stream, by
-FD_classifier for images and by the sliced Wasserstein-1 distance to the true
-distribution for points; `checkpoint: best` evaluates the lowest-scoring one,
+FD_classifier for images, by the Jensen-Shannon divergence of the mode
+histograms for mixtures and by the sliced Wasserstein-1 distance to the true
+distribution for gauss1d (pipeline_src.metrics.toys); `checkpoint: best` evaluates the lowest-scoring one,
 `last` the last. The JSON records which (`checkpoint`, `step`, `last_step`,
 the scores), and seed{seed}.steps.csv the score at every saved step.
 """
@@ -36,7 +37,7 @@ from pipeline_src.datasets import toys as toy_data
 from pipeline_src.io import atomic_write_bytes, atomic_write_json
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
-from pipeline_src.metrics.toys import sliced_w1, toy_metrics
+from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.stages.reference import load_reference
@@ -93,7 +94,7 @@ def eval_seed(params: dict, seed: int) -> int:
 
 class Scorer:
     """The score that ranks a run's saved generators (lower is better), on a z stream of
-    its own: FD_classifier for images, sliced W1 to the true distribution for points."""
+    its own: FD_classifier for images, mode_js for mixtures, sliced W1 to the truth for gauss1d."""
 
     def __init__(self, saved: dict, params: dict, seed: int, results: Path):
         ev = params["evaluate"]
@@ -103,9 +104,14 @@ class Scorer:
         self.unavailable = None
         dataset = saved["dataset"]
         if saved["kind"] == "points":
-            self.metric = "sliced_w1"
-            rng = np.random.default_rng(self.z_seed)
-            self.real, _ = toy_data.sample(dataset, params["datasets"][dataset], self.n, rng)
+            options = params["datasets"][dataset]
+            if dataset == "gauss1d":
+                self.metric = "sliced_w1"
+                self.real, _ = toy_data.sample(dataset, options, self.n, np.random.default_rng(self.z_seed))
+            else:
+                self.metric = "mode_js"
+                self.centres, self.sigma = toy_data.centres(dataset, options), options["sigma"]
+                self.threshold = params["evaluate"]["hq_threshold"]
             return
         self.metric = "fd_classifier"
         arrays, summary = load_reference(dataset, results)
@@ -120,7 +126,9 @@ class Scorer:
         x = generate(g, saved, self.n, self.z_seed, self.batch_size, self.device)
         if not torch.isfinite(x).all():
             return math.inf
-        if saved["kind"] == "points":
+        if self.metric == "mode_js":
+            return mode_js(x.double().numpy(), self.centres, self.sigma, self.threshold)
+        if self.metric == "sliced_w1":
             return sliced_w1(x.double().numpy(), self.real)
         return compare("classifier", self.extractor(to_uint8(x)), self.reference)["fd_classifier"]
 
@@ -190,6 +198,9 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
                                                  threshold)
             out.update(metrics)
             unavailable.update(missing)
+            truth, _ = toy_data.sample(dataset, params["datasets"][dataset], n,
+                                       np.random.default_rng(eval_seed(params, seed)))
+            out["sliced_w1"] = sliced_w1(points, truth)  # a distance to the truth that moves with any change of G
         else:
             unavailable["toy_metrics"] = "the generator produced NaN/Inf"
         out["n_samples"] = n

@@ -50,8 +50,9 @@ CAPTIONS = {
                "diamonds: the same metric between two real splits (the floor a perfect generator reaches).",
     "diagnostics": "Failure modes flagged per variant: seeds flagged / seeds where the check applies "
                    "(n/a: it does not apply to that loss or no seed could be checked).",
-    "selection": "The score that picks the evaluated generator (FD_classifier for images, sliced Wasserstein-1 "
-                 "to the true distribution for points; lower is better) of every saved G against its step: mean "
+    "selection": "The score that picks the evaluated generator (FD_classifier for images; for 2-D mixtures the "
+                 "Jensen-Shannon divergence of the histograms over the modes and an off-mode bin; for gauss1d the "
+                 "sliced Wasserstein-1 distance to the true distribution; lower is better) of every saved G against its step: mean "
                  "over seeds with a band of its confidence interval; markers: the G each seed's metrics come from.",
     "samples": "Real test images or points beside samples of each variant's first seed (the evaluated G), all "
                "drawn from one fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "

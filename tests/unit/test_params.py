@@ -41,9 +41,9 @@ def test_schema_defaults_fill_omitted_keys():
 
 def test_variant_inherits_train_defaults_and_overrides_them():
     params = load_params(REPO / "params.yaml")
-    v = resolve_variant(params, "ns_toy_gauss1d")
-    assert v["noise"] == "uniform" and v["z_dim"] == 1
-    assert v["lr_g"] == params["train"]["lr_g"]
+    v = resolve_variant(params, "ns_toy_ring8")
+    assert v["z_dim"] == 2 and params["train"]["z_dim"] == 100  # overridden
+    assert v["lr_g"] == params["train"]["lr_g"] and v["noise"] == params["train"]["noise"]  # inherited
 
 
 def _edit(fn):

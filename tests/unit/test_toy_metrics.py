@@ -75,3 +75,20 @@ def test_gaussian_metrics_of_a_shifted_sample():
 def test_grid_samples_cover_all_25():
     x, _ = grid25(2500, np.random.default_rng(3), spacing=2.0, sigma=0.05)
     assert mode_metrics(x, grid25_centres(2.0), 0.05)["modes_covered"] == 25
+
+
+def test_mode_js_is_zero_for_the_true_histogram_and_grows_with_blur_and_missing_modes():
+    from pipeline_src.metrics.toys import mode_js
+
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    sigma, rng = 0.1, np.random.default_rng(0)
+    def mixture(n, scale=1.0, weights=(0.5, 0.5)):
+        idx = rng.choice(2, size=n, p=weights)
+        return centres[idx] + rng.normal(scale=sigma * scale, size=(n, 2))
+    exact = mode_js(mixture(200_000), centres, sigma)
+    assert exact < 1e-4  # sampling noise only: the off-mode bin holds exp(-4.5) of the mass
+    blurred, one_mode = mode_js(mixture(20_000, scale=2.0), centres, sigma), mode_js(
+        mixture(20_000, weights=(1.0, 0.0)), centres, sigma)
+    assert exact < blurred < np.log(2) and exact < one_mode < np.log(2)
+    far = mode_js(np.full((100, 2), 5.0), centres, sigma)  # every point off every mode
+    assert one_mode < far <= np.log(2)
