@@ -69,6 +69,19 @@ def tiny_params() -> dict:
     return params
 
 
+def assert_sweep_complete(ws: Path, params: dict) -> None:
+    """Every run's metrics JSON is there and whole (a dict with its run's name and sample count),
+    and so is the report's page: what a finished sweep must leave."""
+    import json
+
+    for variant in params["variants"]:
+        for seed in params["train"]["seeds"]:
+            path = ws / f"results/metrics/{variant}/seed{seed}.json"
+            metrics = json.loads(path.read_text())
+            assert (metrics["variant"], metrics["seed"]) == (variant, seed) and metrics["n_samples"] > 0, path
+    assert (ws / "results/report/index.html").read_text().rstrip().endswith("</html>")
+
+
 def with_inception(params: dict, weights: "InceptionWeights") -> dict:
     params["reference"]["inception"].update(weights=str(weights.path), sha256=weights.sha256)
     return params

@@ -10,6 +10,7 @@ from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_
                                 reference_files, report_files, run_dir)
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, variant_options, write_stamp
+from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
 def _checked_config():
@@ -32,6 +33,16 @@ def _checked_config():
 
 config.update(_checked_config())
 validate(config, "../schemas/params.schema.yaml")
+
+
+onstart:
+    # One driver at a time: hold DVC's repository lock while this run lasts, or refuse
+    # when `dvc repro` runs here (pipeline_src/workspace.py). Not run for dry runs or cluster jobs.
+    try:
+        claim_for_snakemake()
+    except WorkspaceBusy as e:
+        raise WorkflowError(str(e))
+
 
 DATASETS = list(config["datasets"])
 VARIANTS = list(config["variants"])
