@@ -115,6 +115,13 @@ def _unknown_keys(error, schema_root: dict) -> list[str]:
     return [f"{_key_path(where + [k])}: unknown key{hint}" for k in unknown]
 
 
+def _unregistered_dataset(error) -> bool:
+    """A `datasets:` entry that is neither a registered name nor a folder (no `folder:`)."""
+    where = list(error.absolute_path)
+    return (len(where) == 2 and where[0] == "datasets" and where[1] not in datasets.DATASETS
+            and isinstance(error.instance, dict) and "folder" not in error.instance)
+
+
 def schema_problems(params: Any, schema: dict | None = None) -> list[str]:
     """Validate (and fill defaults into) `params`; return one message per problem."""
     schema = schema if schema is not None else load_schema()
@@ -123,6 +130,11 @@ def schema_problems(params: Any, schema: dict | None = None) -> list[str]:
     for error in sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path))):
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
             problems.extend(_unknown_keys(error, schema))
+        elif error.validator == "required" and _unregistered_dataset(error):
+            name = error.absolute_path[-1]
+            problems.append(f"datasets.{name}: unknown key: not a registered dataset "
+                            f"(registered: {', '.join(sorted(datasets.DATASETS))}); "
+                            f"for a folder of your own images, give `folder: PATH`")
         elif error.validator == "required":
             problems.append(f"{_key_path(error.absolute_path)}: {error.message}")
         else:
@@ -140,8 +152,8 @@ def reference_problems(params: dict) -> list[str]:
     problems = []
     declared = params["datasets"]
     for name, options in declared.items():
-        spec = datasets.get(name)
-        if spec.kind == "image" and options.get("resize") == "pad" and options["side"] < spec.native_side:
+        spec = datasets.spec_of(name, options)
+        if spec.native_side and options.get("resize") == "pad" and options["side"] < spec.native_side:
             problems.append(
                 f"datasets.{name}.side: {options['side']} is smaller than the native "
                 f"{spec.native_side}; `resize: pad` cannot shrink, use `resize: bilinear`"
@@ -154,7 +166,7 @@ def reference_problems(params: dict) -> list[str]:
                 f"(declared: {', '.join(declared)})"
             )
             continue
-        spec = datasets.get(dname)
+        spec = datasets.spec_of(dname, declared[dname])
         model = variant["model"]
         if spec.kind == "points" and model not in TOY_MODELS:
             problems.append(

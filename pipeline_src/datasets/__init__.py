@@ -2,7 +2,9 @@
 
 Each entry says what kind of data it is (images or points), its native layout
 and classes, which raw files the `download` stage fetches, and the function
-the `prepare` stage calls. Importing this module is cheap (no torch).
+the `prepare` stage calls. Any other name under `datasets:` is a folder of the
+user's own images (`folder: PATH`, class subfolders), described by `spec_of`.
+Importing this module is cheap (no torch).
 """
 
 from __future__ import annotations
@@ -63,6 +65,23 @@ def get(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
+
+
+def is_folder(options: dict) -> bool:
+    """A `datasets:` entry that names a folder of the user's own images."""
+    return "folder" in options
+
+
+def spec_of(name: str, options: dict) -> DatasetSpec:
+    """The spec of a declared dataset: the registered one, or an image folder's.
+
+    A folder's classes and native size are only known once `prepare` has read it;
+    stages after it take them from meta.json.
+    """
+    if is_folder(options):
+        return DatasetSpec(name, "image", f"images from the folder {options['folder']} (class = subfolder)",
+                           channels=options["channels"])
+    return get(name)
 
 
 # md5 of the uncompressed IDX files of the official releases (the .gz md5s are

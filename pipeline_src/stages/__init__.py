@@ -39,14 +39,14 @@ register(Stage(
     "download",
     "fetch a dataset's raw files (checksummed) into results/data/{dataset}/raw/",
     "pipeline_src.stages.download",
-    _COMMON + ("pipeline_src/stages/download.py", "pipeline_src/download.py"),
+    _COMMON + ("pipeline_src/stages/download.py", "pipeline_src/download.py", "pipeline_src/datasets/folder.py"),
 ))
 register(Stage(
     "prepare",
     "raw files -> results/data/{dataset}/train.pt, test.pt, meta.json",
     "pipeline_src.stages.prepare",
     _COMMON + ("pipeline_src/stages/prepare.py", "pipeline_src/datasets/images.py",
-               "pipeline_src/datasets/toys.py"),
+               "pipeline_src/datasets/toys.py", "pipeline_src/datasets/folder.py"),
 ))
 register(Stage(
     "classifier",

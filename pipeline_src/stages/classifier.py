@@ -34,8 +34,7 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     options = job_options("classifier", params, dataset)
     write_stamp("classifier", dataset, options, results)  # before any output
     files = classifier_files(dataset, results)
-    spec = datasets.get(dataset)
-    if spec.kind != "image":
+    if datasets.spec_of(dataset, options["dataset"]).kind != "image":
         summary = {"dataset": dataset, "applicable": False,
                    "reason": "points dataset: the toy metrics assign points to the known mixture modes"}
         atomic_write_bytes(files["weights"], torch_bytes(summary))
@@ -47,7 +46,7 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     torch.set_num_threads(cls["cpu_threads"])
     x, y, meta = load_prepared(dataset, results, "train")
     x_test, y_test, _ = load_prepared(dataset, results, "test")
-    model = train_classifier(x, y, len(spec.classes), cls, cls["seed"], device)
+    model = train_classifier(x, y, len(meta["classes"]), cls, cls["seed"], device)
     _, predicted = classify(model, x_test, 500, device, desc="classifier test accuracy")
     accuracy = float((predicted == y_test).double().mean())
     target = TARGET_ACCURACY.get(dataset)
@@ -57,7 +56,7 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
         "data_sha256": meta["sha256"]["train.pt"], "options": cls,
     }
     atomic_write_bytes(files["weights"], torch_bytes(save_payload(model.cpu(), {
-        "dataset": dataset, "classes": spec.classes, "data_sha256": summary["data_sha256"],
+        "dataset": dataset, "classes": meta["classes"], "data_sha256": summary["data_sha256"],
         "test_accuracy": accuracy})))
     atomic_write_json(files["summary"], summary)
     shortfall = "" if target is None or accuracy >= target else f" (below the {target:.0%} target)"

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline_src import datasets
+from pipeline_src.datasets.folder import FOLDER_IMAGES, list_images
 from pipeline_src.download import FetchOptions, expand_mirrors, fetch
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_dir, atomic_path, atomic_write_json, file_digest
@@ -35,13 +36,30 @@ def _digits_from_sklearn(dest: Path) -> dict:
         return {"digits.csv.gz": {"source": str(path), "sha256": sha}}
 
 
+def _copy_folder(name: str, folder: Path, dest: Path) -> dict:
+    """Copy a folder dataset's images into raw/images/ (class subfolders kept), so that
+    prepare, DVC's cache and a later edit of the folder all see one checksummed snapshot."""
+    _, files, _ = list_images(folder, f"datasets.{name}.folder")
+    entries = {}
+    for path in files:
+        rel = (Path(FOLDER_IMAGES) / path.relative_to(folder)).as_posix()
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        entries[rel] = {"source": str(path)}
+    return entries
+
+
 def download(name: str, params: dict, results: Path = RESULTS) -> Path:
-    spec = datasets.get(name)
     options = dataset_options(params, name)
+    spec = datasets.spec_of(name, options)
     out = raw_dir(name, results)
     with atomic_dir(out) as tmp:
         if spec.kind == "points":
             files, note = {}, "synthetic: prepare draws the samples, nothing to download"
+        elif datasets.is_folder(options):
+            folder = Path(options["folder"])
+            files, note = _copy_folder(name, folder, tmp), f"copied from the folder {folder.resolve()}"
         elif name == "digits":
             files, note = _digits_from_sklearn(tmp), "bundled with scikit-learn"
         else:

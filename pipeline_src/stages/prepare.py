@@ -15,7 +15,7 @@ import numpy as np
 
 import pipeline_src
 from pipeline_src import datasets
-from pipeline_src.datasets import images, toys
+from pipeline_src.datasets import folder, images, toys
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
@@ -68,18 +68,40 @@ def build_idx(raw: Path) -> dict[str, Split]:
     return {"train": load("train"), "test": load("t10k")}
 
 
+def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
+    """The download stage's copy of an image folder: decoded, split per class like digits."""
+    classes, files, labels = folder.list_images(raw / folder.FOLDER_IMAGES, f"{raw} (datasets.{name}.folder)")
+    sources = manifest["files"]
+
+    def origin(path: Path) -> str:
+        entry = sources.get(path.relative_to(raw).as_posix(), {})
+        return f" (copied from {entry['source']})" if "source" in entry else ""
+
+    x = folder.read_images(files, options["channels"], origin)
+    y = np.asarray(labels, dtype=np.int64)
+    (rng,) = dataset_rngs(seed, name, 1)
+    train, test = images.stratified_split(y, options["test_fraction"], rng)
+    if len(train) == 0 or len(test) == 0:
+        raise InputError(f"datasets.{name}.test_fraction: {options['test_fraction']} leaves "
+                         f"{len(train)} training and {len(test)} test images of {len(y)}; add images or change it")
+    return {"train": (x[train], y[train]), "test": (x[test], y[test])}, classes
+
+
 def build_points(name: str, options: dict, seed: int) -> dict[str, Split]:
     train_rng, test_rng = dataset_rngs(seed, name, 2)
     return {"train": toys.sample(name, options, options["n_train"], train_rng),
             "test": toys.sample(name, options, options["n_test"], test_rng)}
 
 
-def build(name: str, raw: Path, options: dict, seed: int) -> dict[str, Split]:
-    """Decode, split and lay out one dataset: {"train": (x, y), "test": (x, y)}."""
-    spec = datasets.get(name)
+def build(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
+    """Decode, split and lay out one dataset: ({"train": (x, y), "test": (x, y)}, class names)."""
+    spec = datasets.spec_of(name, options)
+    classes = spec.classes
     if spec.kind == "points":
-        return build_points(name, options, seed)
-    if name == "digits":
+        return build_points(name, options, seed), classes
+    if datasets.is_folder(options):
+        splits, classes = build_folder(name, raw, options, seed, manifest)
+    elif name == "digits":
         splits = build_digits(raw, options, seed)
     elif name in ("mnist", "fashion_mnist"):
         splits = build_idx(raw)
@@ -88,19 +110,22 @@ def build(name: str, raw: Path, options: dict, seed: int) -> dict[str, Split]:
     else:  # pragma: no cover - the registry and this function grow together
         raise InputError(f"prepare: no builder for dataset {name!r}")
     _check_pairs(name, splits)
-    return {k: (images.fit_side(x, options["side"], options["resize"]), y) for k, (x, y) in splits.items()}
+    try:
+        fitted = {k: (images.fit_side(x, options["side"], options["resize"]), y) for k, (x, y) in splits.items()}
+    except InputError as e:
+        raise InputError(f"datasets.{name}: {e}") from None
+    return fitted, classes
 
 
-def describe(name: str, splits: dict[str, Split]) -> dict:
+def describe(name: str, splits: dict[str, Split], spec: datasets.DatasetSpec, classes: list[str]) -> dict:
     """The data part of meta.json."""
-    spec = datasets.get(name)
     x_train = splits["train"][0]
     if spec.kind == "image":
         value_range = [0, 255]
     else:
         value_range = [float(min(s[0].min() for s in splits.values())),
                        float(max(s[0].max() for s in splits.values()))]
-    n_classes = max(len(spec.classes), 1)
+    n_classes = max(len(classes), 1)
     return {
         "dataset": name,
         "kind": spec.kind,
@@ -110,7 +135,7 @@ def describe(name: str, splits: dict[str, Split]) -> dict:
         "shape": list(x_train.shape[1:]),
         "dtype": str(x_train.dtype),
         "value_range": value_range,
-        "classes": spec.classes,
+        "classes": classes,
         "n": {split: int(len(x)) for split, (x, _) in splits.items()},
         "class_counts": {split: np.bincount(y, minlength=n_classes).tolist() for split, (_, y) in splits.items()},
     }
@@ -123,9 +148,9 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
     seed = params["prepare"]["seed"]
     manifest = read_manifest(name, results)
     write_stamp("prepare", name, job_options("prepare", params, name), results)  # before any output
-    splits = build(name, raw_dir(name, results), options, seed)
+    splits, classes = build(name, raw_dir(name, results), options, seed, manifest)
     out = prepared_files(name, results)
-    meta = describe(name, splits)
+    meta = describe(name, splits, datasets.spec_of(name, options), classes)
     meta["sha256"] = {}
     for split in ("train", "test"):
         x, y = splits[split]

@@ -80,7 +80,6 @@ def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str
 
 def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
     ref = options["reference"]
-    spec = datasets.get(dataset)
     device = resolve_device(ref["device"])
     torch.set_num_threads(ref["cpu_threads"])
     split, other = ref["split"], "test" if ref["split"] == "train" else "train"
@@ -105,7 +104,7 @@ def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, d
             continue
         outputs, key = cached_outputs(extractor, x, meta["sha256"][f"{split}.pt"], split, results)
         base_outputs, _ = cached_outputs(extractor, x_base, meta["sha256"][f"{other}.pt"], other, results)
-        ref_arrays = reference_arrays(name, outputs, y.numpy(), len(spec.classes))
+        ref_arrays = reference_arrays(name, outputs, y.numpy(), len(meta["classes"]))
         arrays.update({f"{name}.{k}": v for k, v in ref_arrays.items()})
         summary["baseline"].update(compare(name, base_outputs, ref_arrays))
         summary["extractors"][name] = {"cache_key": key, "weights": str(extractor.weights_path)}
@@ -124,7 +123,7 @@ def points_reference(dataset: str, options: dict, results: Path) -> tuple[dict, 
 def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     options = job_options("reference", params, dataset)
     write_stamp("reference", dataset, options, results)  # before any output
-    if datasets.get(dataset).kind == "image":
+    if datasets.spec_of(dataset, options["dataset"]).kind == "image":
         arrays, summary = image_reference(dataset, options, results)
     else:
         arrays, summary = points_reference(dataset, options, results)

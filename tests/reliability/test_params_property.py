@@ -92,7 +92,7 @@ def edited(edits) -> dict:
 
 
 def sample_shape(params: dict, dataset: str) -> tuple[int, ...]:
-    spec = datasets.get(dataset)
+    spec = datasets.spec_of(dataset, params["datasets"][dataset])
     if spec.kind == "points":
         return (spec.dim,)
     side = params["datasets"][dataset]["side"]

@@ -39,6 +39,15 @@ def test_schema_defaults_fill_omitted_keys():
     assert params["download"]["timeout_s"] == 60
 
 
+def test_a_folder_dataset_takes_any_free_name_and_its_defaults():
+    raw = default_params()
+    raw["datasets"]["faces"] = {"folder": "data/faces"}
+    raw["variants"]["ns_mlp_faces"] = {"dataset": "faces", "model": "mlp", "loss": "non_saturating"}
+    params = validate_params(raw)
+    assert params["datasets"]["faces"] == {"folder": "data/faces", "channels": 3, "side": 32,
+                                           "resize": "bilinear", "test_fraction": 0.1}
+
+
 def test_variant_inherits_train_defaults_and_overrides_them():
     params = load_params(REPO / "params.yaml")
     v = resolve_variant(params, "ns_toy_ring8")
@@ -74,6 +83,11 @@ BAD = {
     "dcgan_side": (lambda p: p["variants"]["ns_mlp_digits"].update(model="dcgan"), "variants.ns_mlp_digits.model: dcgan supports image sides"),
     "pack_not_dividing_batch": (lambda p: p["variants"]["ns_toy_ring8"].update(pack=3), "variants.ns_toy_ring8.pack: 3 does not divide the batch size 64"),
     "pack_zero": (lambda p: p["train"].update(pack=0), "train.pack: 0 is less than the minimum of 1"),
+    "folder_unknown_key": (lambda p: p["datasets"].update(faces={"folder": "f", "size": 32}), "datasets.faces.size: unknown key"),
+    "folder_channels": (lambda p: p["datasets"].update(faces={"folder": "f", "channels": 2}), "datasets.faces.channels: 2 is not one of [1, 3]"),
+    "folder_empty_path": (lambda p: p["datasets"].update(faces={"folder": ""}), "datasets.faces.folder: '' should be non-empty"),
+    "dataset_name_not_a_word": (lambda p: p["datasets"].update({"my faces": {"folder": "f"}}), "datasets: 'my faces' does not match"),
+    "folder_for_toy_model": (lambda p: (p["datasets"].update(faces={"folder": "f"}), p["variants"]["ns_toy_ring8"].update(dataset="faces")), "variants.ns_toy_ring8.model: 'toy_mlp' is for point data; faces is an image dataset"),
     "pad_cannot_shrink": (lambda p: p["datasets"].update(cifar10={"side": 16, "resize": "pad"}), "datasets.cifar10.side: 16 is smaller than the native 32"),
 }
 

@@ -67,7 +67,7 @@ def gpu_tokens(device):
 
 
 def is_image(dataset):
-    return datasets.get(dataset).kind == "image"
+    return datasets.spec_of(dataset, config["datasets"][dataset]).kind == "image"
 
 
 def variant_dataset(wc):
