@@ -1,7 +1,8 @@
 """SIGTERM (what Slurm sends at the time limit, and `kill` by default) lands on `train` at
 random moments of its training loop: it checkpoints the exact step it reached, exits 143, and
 the rerun resumes from that step and ends with the weights and log of an uninterrupted run,
-bit for bit (CPU)."""
+bit for bit (CPU). SIGKILL at random moments: the rerun resumes from the last periodic
+checkpoint and ends bit for bit the same."""
 
 from __future__ import annotations
 
@@ -83,3 +84,38 @@ def test_sigterm_at_a_random_moment_resumes_to_the_uninterrupted_weights(tmp_pat
     strip = lambda rows: [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in rows]  # noqa: E731
     assert strip(read_log(folder)) == strip(read_log(reference))
     print(f"SIGTERM after {delay:.2f} s at step {step} of {STEPS}")
+
+
+@pytest.mark.parametrize("kill_seed", [0, 1, 2])
+def test_sigkill_at_a_random_moment_resumes_from_the_last_checkpoint_to_the_uninterrupted_weights(
+        tmp_path, uninterrupted, kill_seed):
+    """SIGKILL (the OOM killer, a node lost) gives the run no chance to checkpoint: the rerun
+    starts from the last periodic checkpoint (or step 0) and still ends bit for bit where the
+    uninterrupted run did."""
+    reference, loop_s = uninterrupted
+    ws = prepared_workspace(tmp_path / "ws")
+    folder = run_folder(ws, VARIANT)
+    delay = random.Random(100 + kill_seed).uniform(0.4, 0.95) * loop_s  # mostly past the first checkpoint
+    for _ in range(6):
+        proc = _launch(ws, VARIANT)
+        _wait_for_line(proc, "step 50/")
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+        if code == -signal.SIGKILL and not (folder / "generator.pt").exists():
+            break  # killed inside the loop: no output a driver would take as complete
+        assert code in (0, -signal.SIGKILL), err  # finished (or was writing its outputs): aim earlier
+        shutil.rmtree(folder)
+        delay *= 0.5
+    else:
+        pytest.fail(f"the run always finished before SIGKILL (last delay {delay:.2f} s)")
+    rerun = _launch(ws, VARIANT)
+    err = rerun.stderr.read()
+    assert rerun.wait(timeout=300) == 0, err
+    resumed = int(err.split("resuming from step ")[1].split()[0]) if "resuming from step " in err else 0
+    assert resumed % params()["train"]["checkpoint_every"] == 0 and resumed < STEPS
+    assert same_weights(folder, reference)
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in rows]  # noqa: E731
+    assert strip(read_log(folder)) == strip(read_log(reference))
+    print(f"SIGKILL after {delay:.2f} s; resumed from step {resumed} of {STEPS}")
