@@ -39,6 +39,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _cannot_write(path: Path, e: OSError) -> OSError:
+    return OSError(e.errno, f"{path}: cannot write ({e.strerror or e}); the previous version, if any, is kept")
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` on success.
@@ -46,8 +50,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     On any exception the temporary file is removed and `path` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:  # a read-only or full folder refuses even the temp file
+        raise _cannot_write(path, e) from e
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
@@ -59,8 +66,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _fsync_dir(path.parent)
     except OSError as e:  # disk full, file too large, permissions: say which output
         tmp_path.unlink(missing_ok=True)
-        raise OSError(e.errno, f"{path}: cannot write ({e.strerror or e}); "
-                               "the previous version, if any, is kept") from e
+        raise _cannot_write(path, e) from e
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
