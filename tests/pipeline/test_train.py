@@ -256,5 +256,6 @@ def test_an_unwritable_checkpoint_stops_the_run_naming_the_path(tmp_path, run_st
     blocker.write_text("not a folder")  # the checkpoint folder cannot be created
     result = train(run_stage, ws, "ns_toy_ring8", check=False)
     assert result.returncode == 1
-    assert "error: results/runs/ns_toy_ring8/seed0/.resume: File exists" in result.stderr
+    assert ("error: results/runs/ns_toy_ring8/seed0/.resume/checkpoint.pt: cannot write (File exists)"
+            in result.stderr)
     assert not (run_folder(ws, "ns_toy_ring8") / "generator.pt").exists()
