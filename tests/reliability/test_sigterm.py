@@ -48,30 +48,47 @@ def uninterrupted(tmp_path_factory):
     return run_folder(ws, VARIANT), loop_s
 
 
+def timeless(rows: list[dict]) -> list[dict]:
+    """log.csv rows without the columns that time the machine."""
+    return [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in rows]
+
+
+def signal_inside_the_loop(ws, sig: int, delay: float, stopped, finished) -> tuple[str, float]:
+    """Launch the run, send `sig` `delay` s after its step-50 line; (stderr, delay) of the first
+    attempt that `stopped(code)` accepts. A loaded machine can run the loop faster or slower than
+    measured: an attempt that ended first is checked by `finished(code, err)`, removed, and the
+    next one aims earlier."""
+    folder = run_folder(ws, VARIANT)
+    for _ in range(6):
+        proc = _launch(ws, VARIANT)
+        _wait_for_line(proc, "step 50/")
+        time.sleep(delay)
+        proc.send_signal(sig)
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+        if stopped(code):
+            return err, delay
+        finished(code, err)
+        shutil.rmtree(folder)
+        delay *= 0.5
+    pytest.fail(f"the run always finished before signal {sig} (last delay {delay:.2f} s)")
+
+
 @pytest.mark.parametrize("kill_seed", [0, 1, 2])
 def test_sigterm_at_a_random_moment_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted, kill_seed):
     reference, loop_s = uninterrupted
     ws = prepared_workspace(tmp_path / "ws")
     folder = run_folder(ws, VARIANT)
-    delay = random.Random(kill_seed).uniform(0.05, 0.9) * loop_s  # inside the loop, past step 50
-    for _ in range(6):  # a loaded machine can run the loop faster or slower than measured: aim again
-        proc = _launch(ws, VARIANT)
-        _wait_for_line(proc, "step 50/")
-        time.sleep(delay)
-        proc.send_signal(signal.SIGTERM)
-        err = proc.stderr.read()
-        code = proc.wait(timeout=60)
-        if code == 143:
-            break
+
+    def finished(code, err):
         # finished before the signal (or was stopped in the interpreter's exit after its last
-        # line, -15): a complete run; aim earlier
+        # line, -15): a complete run
         assert code == 0 or (code == -signal.SIGTERM and f"train {VARIANT} seed 0: {STEPS} steps" in err), err
         assert not (folder / ".resume").exists()
         assert same_weights(folder, reference)
-        shutil.rmtree(folder)
-        delay *= 0.5
-    else:
-        pytest.fail(f"the run always finished before SIGTERM (last delay {delay:.2f} s)")
+
+    delay = random.Random(kill_seed).uniform(0.05, 0.9) * loop_s  # inside the loop, past step 50
+    err, delay = signal_inside_the_loop(ws, signal.SIGTERM, delay, lambda code: code == 143, finished)
     step = int(err.split("SIGTERM at step ")[1].split(":")[0])
     assert 50 <= step < STEPS
     assert not (folder / "generator.pt").exists()  # no output a driver would take as complete
@@ -81,8 +98,7 @@ def test_sigterm_at_a_random_moment_resumes_to_the_uninterrupted_weights(tmp_pat
     assert rerun.wait(timeout=300) == 0, err
     assert f"resuming from step {step} " in err  # the step it was stopped at, not the last periodic checkpoint
     assert same_weights(folder, reference)
-    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in rows]  # noqa: E731
-    assert strip(read_log(folder)) == strip(read_log(reference))
+    assert timeless(read_log(folder)) == timeless(read_log(reference))
     print(f"SIGTERM after {delay:.2f} s at step {step} of {STEPS}")
 
 
@@ -95,27 +111,19 @@ def test_sigkill_at_a_random_moment_resumes_from_the_last_checkpoint_to_the_unin
     reference, loop_s = uninterrupted
     ws = prepared_workspace(tmp_path / "ws")
     folder = run_folder(ws, VARIANT)
+    def stopped(code):  # killed inside the loop: no output a driver would take as complete
+        return code == -signal.SIGKILL and not (folder / "generator.pt").exists()
+
+    def finished(code, err):  # finished (or was writing its outputs)
+        assert code in (0, -signal.SIGKILL), err
+
     delay = random.Random(100 + kill_seed).uniform(0.4, 0.95) * loop_s  # mostly past the first checkpoint
-    for _ in range(6):
-        proc = _launch(ws, VARIANT)
-        _wait_for_line(proc, "step 50/")
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        err = proc.stderr.read()
-        code = proc.wait(timeout=60)
-        if code == -signal.SIGKILL and not (folder / "generator.pt").exists():
-            break  # killed inside the loop: no output a driver would take as complete
-        assert code in (0, -signal.SIGKILL), err  # finished (or was writing its outputs): aim earlier
-        shutil.rmtree(folder)
-        delay *= 0.5
-    else:
-        pytest.fail(f"the run always finished before SIGKILL (last delay {delay:.2f} s)")
+    _, delay = signal_inside_the_loop(ws, signal.SIGKILL, delay, stopped, finished)
     rerun = _launch(ws, VARIANT)
     err = rerun.stderr.read()
     assert rerun.wait(timeout=300) == 0, err
     resumed = int(err.split("resuming from step ")[1].split()[0]) if "resuming from step " in err else 0
     assert resumed % params()["train"]["checkpoint_every"] == 0 and resumed < STEPS
     assert same_weights(folder, reference)
-    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in rows]  # noqa: E731
-    assert strip(read_log(folder)) == strip(read_log(reference))
+    assert timeless(read_log(folder)) == timeless(read_log(reference))
     print(f"SIGKILL after {delay:.2f} s; resumed from step {resumed} of {STEPS}")
