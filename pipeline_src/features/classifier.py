@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline_src.progress import Progress
+from pipeline_src.training.loop import eager
 
 
 def conv_bn(c_in: int, c_out: int) -> tuple[nn.Module, ...]:
@@ -51,7 +52,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, options: 
     (the cost does not grow with the dataset; every sample is seen ~steps*batch/N times)."""
     torch.manual_seed(seed)
     model = Classifier(x.shape[1], n_classes, options["width"], options["feature_dim"]).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=options["lr"])
+    opt = eager(torch.optim.Adam)(model.parameters(), lr=options["lr"])  # eager: no torch._dynamo import
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options["steps"])
     gen = torch.Generator(device).manual_seed(seed)
     x, y = x.to(device), y.to(device)

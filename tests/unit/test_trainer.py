@@ -1,4 +1,5 @@
-"""Trainer options that change the algorithm: reuse_fake spends one G forward per step; pack."""
+"""Trainer options that change the algorithm: reuse_fake spends one G forward per step; pack; the
+eager optimisers (no torch._dynamo import) compute what torch.optim does."""
 
 import pytest
 import torch
@@ -102,3 +103,49 @@ def test_sgd_steps_in_proportion_to_the_gradient_and_adam_does_not():
     assert isinstance(trainer(optimizer="sgd").opt_g, torch.optim.SGD)
     assert steps["sgd", 1e-3] == pytest.approx(steps["sgd", 1.0] * 1e-3, rel=1e-3)
     assert steps["adam", 1e-3] == pytest.approx(steps["adam", 1.0], rel=1e-2)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(torch.optim.Adam, {"lr": 1e-2, "betas": (0.5, 0.999)}),
+                                         (torch.optim.SGD, {"lr": 1e-2, "momentum": 0.9})])
+def test_the_eager_optimiser_gives_torch_optims_bits_and_state(cls, kwargs):
+    from pipeline_src.training.loop import eager
+
+    def run(optimizer_class):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        opt = optimizer_class(net.parameters(), **kwargs)
+        for _ in range(5):
+            opt.zero_grad()
+            net(torch.randn(16, 3)).square().mean().backward()
+            opt.step()
+        return net, opt
+
+    (net, opt), (eager_net, eager_opt) = run(cls), run(eager(cls))
+    assert isinstance(eager_opt, cls) and eager(cls) is eager(cls)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), eager_net.state_dict().values()))
+    state, eager_state = opt.state_dict(), eager_opt.state_dict()
+    assert state["param_groups"] == eager_state["param_groups"]
+    for key in state["state"]:
+        assert state["state"][key].keys() == eager_state["state"][key].keys()
+        assert all(torch.equal(state["state"][key][k], eager_state["state"][key][k]) for k in state["state"][key])
+    eager_opt.load_state_dict(state)  # each loads the other's state
+    opt.load_state_dict(eager_state)
+    assert all(p.grad is not None for p in eager_net.parameters())
+    eager_opt.zero_grad()
+    assert all(p.grad is None for p in eager_net.parameters())
+
+
+def test_eager_training_never_imports_torch_dynamo_and_compile_uses_torch_optim():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from tests.unit.test_trainer import trainer\n"
+            "t = trainer(optimizer='adam'); t.train_step(); t.train_step(); t.load_state_dict(t.state_dict())\n"
+            "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'\n"
+            "assert type(t.opt_g).__module__ == 'pipeline_src.training.loop'")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    from pipeline_src.training.loop import make_optimizer
+
+    compiled = make_optimizer(torch.nn.Linear(2, 2), 1e-3, {"optimizer": "adam", "betas": [0.5, 0.999], "compile": True})
+    assert type(compiled) is torch.optim.Adam
