@@ -3,6 +3,7 @@ outputs, byte-identical files; each re-runs only what a change touches."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline_src.stages import STAGES
 from tests.conftest import REPO, run, sha256, tiny_params, write_params
@@ -118,6 +120,16 @@ def test_stage_commands_outputs_and_sources_agree_between_drivers(workspace):
         assert set(STAGES[stage].sources) <= set(s["inputs"]), job
 
 
+def test_dvc_train_stages_track_every_run_option_but_the_seeds():
+    """dvc.yaml names train's params one by one (all of `train` would include `seeds`, and a
+    new seed would retrain every run): the list must be the schema's run options, every one."""
+    schema = yaml.safe_load((REPO / "workflow/schemas/params.schema.yaml").read_text())
+    options = set(schema["$defs"]["run_options"]["properties"])
+    tracked = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]["params"]
+    assert set(tracked) == {f"train.{k}" for k in options} | {"variants.${item.variant}"}
+    assert set(schema["properties"]["train"]["required"]) == options | {"seeds"}  # DVC needs each key present
+
+
 def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, workspace):
     params = tiny_params()  # two seeds
     params["variants"] = {k: params["variants"][k] for k in ("mm_mlp_digits", "ns_mlp_digits", "ns_toy_ring8")}
@@ -150,6 +162,16 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     # a second run has nothing to do
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
     assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=other).stdout
+
+    # one more seed: that seed's train and evaluate jobs of every variant, and the report
+    # (a new DVC stage has no lock entry, so `dvc status` lists its evaluate too)
+    more = copy.deepcopy(params)
+    more["train"]["seeds"].append(7)
+    for ws in (workspace, other):
+        write_params(ws, more)
+    new_runs = {f"{stage}@{v}-7" for stage in ("train", "evaluate") for v in params["variants"]}
+    assert set(snakemake_jobs(workspace)) == new_runs | {"report"}
+    assert dvc_changed(other) == new_runs | {"report"}
 
     # one hyperparameter of one variant: that variant's train and evaluate jobs, every seed,
     # nothing else (`dvc status` lists the stages whose own inputs changed: train; evaluate follows)
