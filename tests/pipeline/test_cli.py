@@ -38,3 +38,25 @@ def test_a_job_exits_with_its_code_its_output_and_its_atexit_callbacks(tmp_path)
     assert proc.returncode == 2 and "train.lr_g" in proc.stderr, proc.stderr
     assert probe == "atexit ran"
     assert not (tmp_path / "results").exists()
+
+
+def test_the_fast_exit_is_only_for_a_job_started_directly():
+    from pipeline_src.__main__ import launched_directly
+
+    py = "/venv/bin/python"
+    assert launched_directly([py, "-m", "pipeline_src", "train"])
+    assert launched_directly([py, "-u", "-X", "importtime", "-W", "ignore", "-m", "pipeline_src", "report"])
+    assert not launched_directly([py, "-m", "cProfile", "-m", "pipeline_src", "report"])
+    assert not launched_directly([py, "/venv/bin/coverage", "run", "-m", "pipeline_src", "report"])
+    assert not launched_directly([py, "-c", "import runpy; runpy.run_module('pipeline_src')"])
+
+
+def test_a_profiler_wrapped_around_a_job_still_writes_its_profile(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", "job.prof", "-m", "pipeline_src", "validate"],
+                          cwd=tmp_path, env={**env_with_venv(), "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    import pstats
+
+    assert pstats.Stats(str(tmp_path / "job.prof")).total_calls > 0
