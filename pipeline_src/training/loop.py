@@ -82,9 +82,7 @@ def eager(cls: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
         with torch.no_grad():
             return raw["step"](self, closure)
 
-    methods = {name: functools.wraps(fn)(lambda self, *a, _fn=fn, **k: _fn(self, *a, **k))
-               for name, fn in raw.items() if name != "step"}
-    subclass = type(cls.__name__, (cls,), {**methods, "step": step, "__module__": __name__,
+    subclass = type(cls.__name__, (cls,), {**raw, "step": step, "__module__": __name__,
                                            "__doc__": f"{cls.__name__}, eager only (see `eager`)."})
     return subclass
 
@@ -95,7 +93,7 @@ def make_optimizer(net: nn.Module, lr: float, options: dict) -> torch.optim.Opti
     Without `compile`, the eager form of the class (no torch._dynamo import)."""
     sgd = options["optimizer"] == "sgd"
     cls = torch.optim.SGD if sgd else torch.optim.Adam
-    if not options.get("compile"):
+    if not options["compile"]:
         cls = eager(cls)
     if sgd:
         return cls(net.parameters(), lr=lr, momentum=options["momentum"])

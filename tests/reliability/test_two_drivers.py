@@ -68,11 +68,10 @@ def first_driver_paused_in_training(proc: subprocess.Popen, ws: Path, log: Path)
     then that job stopped (SIGSTOP) while the block runs: the first driver is mid-sweep for as
     long as the test needs, whatever the machine's speed; SIGCONT afterwards."""
     deadline = time.monotonic() + 240
-    while not (any((ws / "results/runs").glob("*/seed0/.resume/checkpoint.pt")) and train_jobs(ws)):
+    while not (any((ws / "results/runs").glob("*/seed0/.resume/checkpoint.pt")) and (paused := train_jobs(ws))):
         assert proc.poll() is None, f"the first driver ended before training:\n{log.read_text()}"
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.05)
-    paused = train_jobs(ws)
     for pid in paused:
         os.kill(pid, signal.SIGSTOP)
     try:
