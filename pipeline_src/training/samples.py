@@ -58,7 +58,7 @@ def points_png(generated: np.ndarray, real: np.ndarray, title: str) -> bytes:
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=fig.dpi, metadata={"Software": None})  # not rcParams["savefig.dpi"]: the report style sets it
     return buf.getvalue()
 
 
