@@ -87,3 +87,11 @@ def test_metrics_and_plots_diff_show_the_changed_variant_old_and_new(workspace):
     curve = plots["results/runs/slow_ring8/seed0/log.csv"][0]
     assert set(curve["revisions"]) == {"HEAD", "workspace"}
     assert {"results/report/figures/losses.png", "results/report/figures/samples_ring8.png"} <= set(plots)
+
+
+def test_dvc_parses_yaml_with_the_c_loader():
+    # dvc.lock is loaded twice per stage; ruamel.yaml >= 0.19 falls back to its pure-Python
+    # parser unless ruamel.yaml.clib is installed (a dependency in pyproject.toml for this)
+    from ruamel.yaml import YAML
+
+    assert YAML(typ="safe").Parser.__name__ == "CParser"
