@@ -197,6 +197,19 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     assert dvc_changed(other) == data_jobs | ring8_features | ring8_train | every_eval | {"report"}
 
 
+def test_a_new_seeds_files_asked_for_by_name_are_planned(workspace):
+    # Snakemake caches directory listings while it builds the DAG: a params stamp written
+    # after its folder was listed (a new job's) would look missing to it
+    params = tiny_params()
+    write_params(workspace, params)
+    snakemake_jobs(workspace)  # writes the stamps of the configured jobs
+    params["train"]["seeds"] += [7, 8, 9]
+    write_params(workspace, params)
+    runs = [(v, s) for v in params["variants"] for s in params["train"]["seeds"]]
+    jobs = snakemake_jobs(workspace, *(f"results/metrics/{v}/seed{s}.json" for v, s in runs))
+    assert {f"evaluate@{v}-{s}" for v, s in runs} == {name for name in jobs if name.startswith("evaluate@")}
+
+
 def test_an_evaluation_setting_reruns_evaluate_only(workspace):
     """The number of generated samples: every evaluate job and the report, and neither
     train nor the reference statistics nor the classifier."""

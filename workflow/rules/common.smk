@@ -75,7 +75,7 @@ def variant_dataset(wc):
 
 
 def stamp(stage, name):
-    """results/.stamps/{stage}/{name}.json, an input of the job.
+    """results/.stamps/{stage}/{name}.json, an input of the job (written by _write_stamps).
 
     Every stage writes its stamp (the params it runs with) before its outputs,
     whichever driver runs it. Snakemake's own params trigger only knows what
@@ -83,8 +83,20 @@ def stamp(stage, name):
     is rewritten (new content, newer than the outputs) and the job re-runs, so
     switching between Snakemake and DVC never leaves stale results.
     """
-    write_stamp(stage, name, job_options(stage, config, name), RESULTS)
     return str(params_stamp(stage, name))
+
+
+def _write_stamps():
+    """Every configured job's stamp, written before the DAG is built: Snakemake caches
+    directory listings while it builds it, so a stamp written from an input function
+    after its folder was listed (a new seed's, asked for by file name) looked missing."""
+    jobs = [(stage, d) for d in DATASETS for stage in ("download", "prepare", "classifier", "reference")]
+    jobs += [(stage, f"{v}-{s}") for v in VARIANTS for s in SEEDS for stage in ("train", "evaluate")]
+    for stage, name in jobs + [("report", "all")]:
+        write_stamp(stage, name, job_options(stage, config, name), RESULTS)
+
+
+_write_stamps()
 
 
 def stage_sources(stage):
