@@ -60,6 +60,8 @@ def _describe(options: dict) -> str:
     extra = [options["loss"]]
     if options.get("pack", 1) > 1:
         extra.append(f"pack {options['pack']}")
+    if options.get("r1_weight", 0) > 0:
+        extra.append(f"R1 {options['r1_weight']:g}")
     if options.get("lr_decay", "constant") != "constant":
         extra.append("lr decay")
     return f"{', '.join(extra)}"
