@@ -10,6 +10,10 @@ rule download:
     params:
         # the rule re-runs when these params change (Snakemake's params rerun trigger)
         options=lambda wc: job_options("download", config, wc.dataset),
+    # Data and features first, then each run's evaluate as soon as it can start, training last:
+    # the shared jobs do not wait behind 21 training runs, and evaluations overlap training
+    # instead of running one by one at the end (README, Two commands).
+    priority: 40
     resources:
         runtime=job_resource("download", "runtime_min"),
         mem_mb=job_resource("download", "mem_mb"),
@@ -30,6 +34,7 @@ rule prepare:
         meta="results/data/{dataset}/meta.json",
     params:
         options=lambda wc: job_options("prepare", config, wc.dataset),
+    priority: 30
     resources:
         runtime=job_resource("prepare", "runtime_min"),
         mem_mb=job_resource("prepare", "mem_mb"),

@@ -17,6 +17,7 @@ rule evaluate:
     params:
         options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
     threads: config["evaluate"]["cpu_threads"]
+    priority: 10  # see rule download
     resources:
         gpu=lambda wc: gpu_tokens(config["evaluate"]["device"]) if is_image(variant_dataset(wc)) else 0,
         runtime=job_resource("evaluate", "runtime_min"),

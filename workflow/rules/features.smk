@@ -15,6 +15,7 @@ rule classifier:
     params:
         options=lambda wc: job_options("classifier", config, wc.dataset),
     threads: config["classifier"]["cpu_threads"]
+    priority: 20  # see rule download
     resources:
         gpu=lambda wc: gpu_tokens(config["classifier"]["device"]) if is_image(wc.dataset) else 0,
         runtime=job_resource("classifier", "runtime_min"),
@@ -39,6 +40,7 @@ rule reference:
     params:
         options=lambda wc: job_options("reference", config, wc.dataset),
     threads: config["reference"]["cpu_threads"]
+    priority: 20
     resources:
         gpu=lambda wc: gpu_tokens(config["reference"]["device"]) if is_image(wc.dataset) else 0,
         runtime=job_resource("reference", "runtime_min"),
