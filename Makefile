@@ -40,8 +40,11 @@ else
 	$(error DRIVER must be snakemake or dvc, not '$(DRIVER)')
 endif
 
+# Test files run in parallel, one per worker (--dist loadfile keeps a file's module fixtures, the Slurm
+# cluster among them, in one process); WORKERS=0 runs them one by one in this process.
+WORKERS ?= 2
 test: venv
-	python -m pytest $(PYTEST_ARGS)
+	python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: venv
 	snakemake --lint
