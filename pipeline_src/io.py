@@ -118,6 +118,37 @@ def load_torch_file(path: str | os.PathLike, fix: str, weights_only: bool = True
                          f"({e.__class__.__name__}: {detail}); {fix}") from None
 
 
+def load_npz_file(path: str | os.PathLike, fix: str) -> dict:
+    """The arrays of an .npz file the pipeline wrote, {name: array}, refusing a damaged one by name.
+
+    As `load_torch_file`: read errors stay OSErrors (exit 1), anything numpy cannot read
+    back is bad input (exit 2). numpy's errors vary with the damage: EOFError (empty),
+    zipfile.BadZipFile (a cut-off tail), ValueError (pickled objects), OSError."""
+    import numpy as np
+
+    from pipeline_src.errors import InputError
+
+    data = Path(path).read_bytes()
+    try:
+        with np.load(io.BytesIO(data)) as saved:
+            return {k: saved[k] for k in saved.files}
+    except Exception as e:
+        raise InputError(f"{path}: cannot be read, the file is truncated or not an .npz file "
+                         f"({e.__class__.__name__}: {str(e)[:100] or 'no data'}); {fix}") from None
+
+
+def load_json_file(path: str | os.PathLike, fix: str) -> Any:
+    """json.loads of a file the pipeline wrote; a missing or damaged one is bad input naming it."""
+    from pipeline_src.errors import InputError
+
+    try:
+        return json.loads(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; {fix}") from None
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputError(f"{path}: not valid JSON ({e.__class__.__name__}: {str(e)[:100]}); {fix}") from None
+
+
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from pipeline_src.errors import InputError
-from pipeline_src.io import file_digest
+from pipeline_src.io import file_digest, load_json_file, load_torch_file
 from pipeline_src.paths import prepared_files
 
 
@@ -16,7 +15,7 @@ def read_meta(dataset: str, results: Path) -> dict:
     path = prepared_files(dataset, results)["meta"]
     if not path.is_file():
         raise InputError(f"{path}: missing; run the prepare stage for {dataset} first")
-    return json.loads(path.read_text())
+    return load_json_file(path, f"delete results/data/{dataset} and rerun prepare")
 
 
 def load_prepared(dataset: str, results: Path, split: str = "train") -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -31,5 +30,5 @@ def load_prepared(dataset: str, results: Path, split: str = "train") -> tuple[to
     if sha != meta["sha256"][path.name]:
         raise InputError(f"{path}: sha256 {sha} differs from {files['meta']}; "
                          f"delete results/data/{dataset} and rerun prepare")
-    saved = torch.load(path, weights_only=True)
+    saved = load_torch_file(path, f"delete results/data/{dataset} and rerun prepare")
     return saved["x"], saved["y"], meta

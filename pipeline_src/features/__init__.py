@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from pipeline_src.errors import InputError
-from pipeline_src.io import file_digest
+from pipeline_src.io import file_digest, load_torch_file
 from pipeline_src.metrics.frechet import statistics
 from pipeline_src.metrics.images import EXTRACTOR_METRICS, classifier_metrics, inception_metrics, label_histogram
 
@@ -40,10 +40,10 @@ def open_extractor(name: str, *, classifier_path: Path | None = None, inception_
     if name == "classifier":
         from pipeline_src.features.classifier import classify, from_payload
 
+        payload = load_torch_file(classifier_path, "rerun the classifier stage")
         try:
-            payload = torch.load(classifier_path, weights_only=True)
             model = from_payload(payload).to(device)
-        except (OSError, RuntimeError, KeyError, EOFError, ValueError) as e:
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:  # a torch file, but not a classifier's
             raise InputError(f"{classifier_path}: cannot be loaded ({e.__class__.__name__}: {e}); "
                              "rerun the classifier stage") from None
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
 from pipeline_src.datasets import toys as toy_data
-from pipeline_src.io import atomic_write_bytes, atomic_write_json
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
@@ -211,7 +210,7 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
         out["n_samples"] = params["evaluate"]["n_samples"]
     diagnostics_path = folder / "diagnostics.json"
     if diagnostics_path.is_file():
-        diagnostics = json.loads(diagnostics_path.read_text())
+        diagnostics = load_json_file(diagnostics_path, f"rerun python -m pipeline_src train --variant {variant} --seed {seed}")
         for flag in FAILURE_FLAGS:
             value = diagnostics.get(flag)
             out[flag] = None if value is None else bool(value)

@@ -8,7 +8,6 @@ byte-identical files; meta.json records their sha256, shape, classes and source.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pipeline_src
 from pipeline_src import datasets
 from pipeline_src.datasets import folder, images, toys
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, torch_bytes
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
 from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, print_options, write_stamp
 
@@ -34,7 +33,7 @@ def read_manifest(name: str, results: Path) -> dict:
     path = manifest_path(name, results)
     if not path.is_file():
         raise InputError(f"{path}: missing; run the download stage for {name} first")
-    manifest = json.loads(path.read_text())
+    manifest = load_json_file(path, f"delete {folder} and rerun download")
     for fname, entry in manifest["files"].items():
         f = folder / fname
         if not f.is_file():

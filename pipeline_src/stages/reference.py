@@ -33,7 +33,7 @@ from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor, reference_arrays
 from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_json_file, load_npz_file
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, feature_cache, reference_files
@@ -68,11 +68,12 @@ def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str
     path = feature_cache(extractor.name, key, results)
     if path.is_file():
         try:
-            with np.load(path) as saved:
-                log(f"reference: {extractor.name} features of {split} read from cache {path}")
-                return {k: saved[k] for k in saved.files}, {**key_parts, "key": key}
-        except (OSError, ValueError, EOFError) as e:  # a damaged cache entry is recomputed, never used
-            log(f"reference: {path} unreadable ({e}); recomputing")
+            saved = load_npz_file(path, "recomputing it")
+        except InputError as e:  # a damaged cache entry is recomputed, never used
+            log(f"reference: {e}")
+        else:
+            log(f"reference: {extractor.name} features of {split} read from cache {path}")
+            return saved, {**key_parts, "key": key}
     outputs = extractor(images)
     atomic_write_bytes(path, npz_bytes(outputs))
     return outputs, {**key_parts, "key": key}
@@ -140,16 +141,12 @@ def load_reference(dataset: str, results: Path) -> tuple[dict, dict]:
     files = reference_files(dataset, results)
     if not files["summary"].is_file() or not files["arrays"].is_file():
         raise InputError(f"{files['summary']}: missing; run the reference stage for {dataset} first")
-    try:
-        summary = json.loads(files["summary"].read_text())
-        with np.load(files["arrays"]) as saved:
-            arrays: dict[str, dict] = {}
-            for k in saved.files:
-                name, field = k.split(".", 1)
-                arrays.setdefault(name, {})[field] = saved[k]
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"{files['arrays']}: cannot be read ({e.__class__.__name__}: {e}); "
-                         f"delete results/features/{dataset}/reference.* and rerun reference") from None
+    fix = f"delete results/features/{dataset}/reference.* and rerun reference"
+    summary = load_json_file(files["summary"], fix)
+    arrays: dict[str, dict] = {}
+    for k, array in load_npz_file(files["arrays"], fix).items():
+        name, field = k.split(".", 1)
+        arrays.setdefault(name, {})[field] = array
     return arrays, summary
 
 

@@ -13,7 +13,6 @@ pipeline_src.report.figures: pure functions of what is read here.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 from importlib import metadata
@@ -24,7 +23,7 @@ import pandas as pd
 
 from pipeline_src.datasets import toys as toy_data
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, to_json
+from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, load_json_file, to_json
 from pipeline_src.paths import RESULTS, metrics_file, reference_files, report_files, run_dir
 from pipeline_src.report import figures as plots
 from pipeline_src.report.findings import findings_tables
@@ -65,12 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_json(path: Path, stage: str) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; run the {stage} stage first") from None
-    except ValueError as e:
-        raise InputError(f"{path}: not valid JSON ({e}); delete it and rerun {stage}") from None
+    return load_json_file(path, f"rerun the {stage} stage")
 
 
 def read_log(path: Path) -> pd.DataFrame:

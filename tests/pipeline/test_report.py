@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pandas as pd
 import pytest

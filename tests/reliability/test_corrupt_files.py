@@ -1,7 +1,8 @@
-"""Damaged or foreign torch files given to a stage (a real `python -m pipeline_src` process each
-time): a truncated or overwritten resume checkpoint, generator.pt or snapshot, and a generator
-written for another network. Each is refused with exit code 2 and a message naming the file and
-what to delete or rerun; none is used, none is silently replaced, nothing is written."""
+"""Damaged or foreign files given to a stage: a truncated or overwritten resume checkpoint,
+generator.pt or snapshot, a generator written for another network, the dataset's meta.json,
+classifier and reference statistics. Each is refused with exit code 2 and a message naming the
+file and what to delete or rerun; none is used, none is silently replaced, nothing is written.
+A damaged entry of the feature cache, which is no one's output, is computed again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import signal
 import pytest
 import torch
 
+from pipeline_src.io import load_npz_file
 from tests.conftest import cli, tiny_params, write_params
+from tests.pipeline.test_evaluate import image_run
 from tests.pipeline.test_train import _launch, _wait_for_line, prepared, run_folder, same_weights, train
 
 VARIANT = "ns_toy_ring8"
@@ -142,3 +145,75 @@ def test_weights_that_do_not_fit_the_recorded_network_are_refused_without_a_trac
     assert error.startswith(f"error: {path.relative_to(trained)}: its weights do not fit the network it records"), error
     assert error.endswith(RERUN) and "Traceback" not in result.stderr
     assert not (trained / "results/metrics").exists()
+
+
+@pytest.fixture
+def digits_features(tmp_path, run_stage):
+    """A tiny digits run with its dataset's classifier and reference statistics."""
+    ws = image_run(run_stage, tmp_path / "ws", tiny_params())
+    run_stage(ws, "reference", "--dataset", "digits")
+    return ws
+
+
+EVALUATE = ("evaluate", "--variant", "ns_mlp_digits", "--seed", "0")
+REFERENCE_AGAIN = "delete results/features/digits/reference.* and rerun reference"
+FEATURE_FILES = {  # a file of the dataset's, the stage that reads it, and what the message says to do
+    "results/features/digits/reference.npz": (EVALUATE, REFERENCE_AGAIN),
+    "results/features/digits/reference.json": (EVALUATE, REFERENCE_AGAIN),
+    "results/features/digits/classifier.pt": (EVALUATE, "rerun the classifier stage"),
+    "results/data/digits/meta.json": (("reference", "--dataset", "digits"), "delete results/data/digits and rerun prepare"),
+}
+
+
+def outputs(ws) -> dict:
+    """Every file under results/ but the params stamps (bookkeeping a stage writes first)."""
+    return {p: p.read_bytes() for p in sorted((ws / "results").rglob("*")) if p.is_file() and ".stamps" not in p.parts}
+
+
+@pytest.mark.parametrize("rel", sorted(FEATURE_FILES))
+def test_damaged_data_and_feature_files_are_refused_naming_them(digits_features, run_stage, rel):
+    (ws, path), (stage, fix) = (digits_features, digits_features / rel), FEATURE_FILES[rel]
+    good = path.read_bytes()
+    for kind, data in damaged(good).items():
+        path.write_bytes(data)
+        before = outputs(ws)
+        result = run_stage(ws, *stage, check=False)
+        assert result.returncode == 2, (kind, result.stderr)
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith(f"error: {rel}: ") and error.endswith(fix), (kind, error)
+        assert outputs(ws) == before, kind  # nothing written, nothing replaced
+    path.write_bytes(good)
+    assert run_stage(ws, *stage).returncode == 0
+
+
+def test_a_damaged_feature_cache_entry_is_recomputed_never_used(digits_features, run_stage):
+    """The reference stage's content-keyed cache (results/.cache/features) is not an output a
+    user looks after: an entry cut short is computed again, to the same statistics."""
+    ws = digits_features
+    arrays = (ws / "results/features/digits/reference.npz").read_bytes()
+    entries = sorted((ws / "results/.cache/features").rglob("*.npz"))
+    assert entries
+    for kind, data in damaged(entries[0].read_bytes()).items():
+        entries[0].write_bytes(data)
+        result = run_stage(ws, "reference", "--dataset", "digits")
+        assert f"{entries[0].relative_to(ws)}: cannot be read" in result.stderr and "recomputing it" in result.stderr, kind
+        assert (ws / "results/features/digits/reference.npz").read_bytes() == arrays, kind
+        assert load_npz_file(entries[0], "")  # whole again
+
+
+def test_inception_weights_with_another_sha256_stop_the_reference_stage_naming_the_file(
+        digits_features, run_stage, inception_weights, tmp_path):
+    """A weights file that is not the pinned one (another release, a damaged copy) is never used:
+    the stage stops, and the reference files of the last good run stay as they were."""
+    ws, copy = digits_features, tmp_path / "copy-of-weights.pth"
+    copy.write_bytes(inception_weights.path.read_bytes()[:-64])
+    params = tiny_params()
+    params["reference"]["inception"].update(weights=str(copy), sha256=inception_weights.sha256)
+    write_params(ws, params)
+    before = outputs(ws)
+    result = run_stage(ws, "reference", "--dataset", "digits", check=False)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {copy}: sha256 ") and f"is not the pinned {inception_weights.sha256}" in error
+    assert error.endswith("replace or delete the file"), error
+    assert outputs(ws) == before

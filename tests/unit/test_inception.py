@@ -1,7 +1,6 @@
 """The Inception path end to end with randomly initialised weights saved to a file:
 torch-fidelity's TF-compatible network, our weights resolution and sha256 pinning."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -88,6 +88,17 @@ BAD = {
     "folder_empty_path": (lambda p: p["datasets"].update(faces={"folder": ""}), "datasets.faces.folder: '' should be non-empty"),
     "dataset_name_not_a_word": (lambda p: p["datasets"].update({"my faces": {"folder": "f"}}), "datasets: 'my faces' does not match"),
     "folder_for_toy_model": (lambda p: (p["datasets"].update(faces={"folder": "f"}), p["variants"]["ns_toy_ring8"].update(dataset="faces")), "variants.ns_toy_ring8.model: 'toy_mlp' is for point data; faces is an image dataset"),
+    # unknown keys in every section, below the top level too
+    "unknown_classifier_key": (lambda p: p["classifier"].update(epochs=3), "classifier.epochs: unknown key"),
+    "unknown_reference_key": (lambda p: p["reference"].update(images=10), "reference.images: unknown key"),
+    "unknown_inception_key": (lambda p: p["reference"]["inception"].update(md5="x"), "reference.inception.md5: unknown key"),
+    "unknown_evaluate_key": (lambda p: p["evaluate"].update(n_sample=10), "evaluate.n_sample: unknown key"),
+    "unknown_report_key": (lambda p: p["report"].update(ci=0.9), "report.ci: unknown key"),
+    "unknown_diagnostics_key": (lambda p: p["train"]["diagnostics"].update(nan=1), "train.diagnostics.nan: unknown key"),
+    "unknown_resources_key": (lambda p: p["resources"]["train"].update(gpus=2), "resources.train.gpus: unknown key"),
+    "unknown_extractor": (lambda p: p["reference"].update(extractors=["classifier", "clip"]), "reference.extractors.1: 'clip' is not one of"),
+    "negative_size": (lambda p: p["train"].update(batch_size=-64), "train.batch_size: -64 is less than the minimum of 1"),
+    "negative_samples": (lambda p: p["evaluate"].update(n_samples=-1), "evaluate.n_samples: -1 is less than the minimum of 1"),
     "pad_cannot_shrink": (lambda p: p["datasets"].update(cifar10={"side": 16, "resize": "pad"}), "datasets.cifar10.side: 16 is smaller than the native 32"),
 }
 
