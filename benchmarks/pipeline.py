@@ -1,6 +1,7 @@
 """Pipeline overhead, in a throw-away copy of the project: a full `snakemake --cores 2`
-(wall time and peak memory of the jobs), a no-op re-run of each driver, and an
-incremental ablation (one variant's lr_g changed) against the full run.
+(wall time and peak memory of the jobs), a no-op re-run of each driver, and two
+incremental ablations (one variant's lr_g changed: first a variant of typical cost, then the
+costliest) against the full run.
 
 DVC adopts the Snakemake-built outputs with `dvc commit -f` (both drivers write the
 same files, see the driver-parity test), so its no-op `dvc repro` is timed on the
@@ -38,6 +39,8 @@ def tiny(params: dict) -> dict:
     p["classifier"].update(steps=20)
     p["reference"].update(max_images=64)
     p["evaluate"].update(n_samples=64)
+    for options in p["variants"].values():  # a variant's own length gives way to the tiny one
+        options.pop("steps", None)
     return p
 
 
@@ -92,29 +95,38 @@ def run(args) -> dict:
         noop_smk = [sh(["snakemake", "--cores", "2"], ws) for _ in range(3)]
         sh(["dvc", "commit", "-f", "-q"], ws)
         noop_dvc = [sh(["dvc", "repro"], ws) for _ in range(3)]
-        variant = list(params["variants"])[-1]
-        params["variants"][variant]["lr_g"] = params["train"]["lr_g"] * 2
-        (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        incremental = sh(["snakemake", "--cores", "2"], ws)
         report_only = sh([sys.executable, "-m", "pipeline_src", "report"], ws)
-    bound = full / n_variants + report_only
+        # the target assumes variants of equal cost: change one of typical cost (training time
+        # nearest the mean) and the costliest, one after the other, each against its own bound
+        mean = sum(trained.values()) / len(trained)
+        typical = min(trained, key=lambda v: abs(trained[v] - mean))
+        costliest = max(trained, key=trained.get)
+        incremental = {}
+        for variant in dict.fromkeys([typical, costliest]):
+            params["variants"][variant]["lr_g"] = params["train"]["lr_g"] * 2
+            (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            seconds = sh(["snakemake", "--cores", "2"], ws)
+            share = trained[variant] / sum(trained.values())  # what the incremental run must redo
+            incremental[variant] = {
+                "changed": f"variants.{variant}.lr_g", "seconds": seconds, "over_full": seconds / full,
+                "train_share": share, "train_s_over_mean": trained[variant] / mean,
+                "bound_1_over_n_s": full / n_variants + report_only,
+                "within_1_over_n_plus_report": seconds <= full / n_variants + report_only,
+                "bound_own_share_s": full * share + report_only,
+            }
+    noop = max(statistics.median(noop_smk), statistics.median(noop_dvc))
     return {
         "machine": machine("cpu"),
         "config": {"params": "tiny (--quick)" if args.quick else "params.yaml defaults",
-                   "variants": n_variants, "seeds": len(params["train"]["seeds"]), "cores": 2,
-                   "changed": f"variants.{variant}.lr_g"},
+                   "variants": n_variants, "seeds": len(params["train"]["seeds"]), "cores": 2},
         "full_run_s": full,
         "peak_job_rss_mb": peak_mb,
         "noop_snakemake_s": statistics.median(noop_smk),
         "noop_dvc_repro_s": statistics.median(noop_dvc),
-        "incremental_s": incremental,
         "report_s": report_only,
-        "incremental_over_full": incremental / full,
         "train_s_by_variant": trained,
-        # the changed variant's share of all training time: what the incremental run must redo,
-        # against the 1/N of the target (equal only when every variant costs the same)
-        "changed_variant_train_share": trained[variant] / sum(trained.values()),
-        "targets": {"noop_under_5s": max(statistics.median(noop_smk), statistics.median(noop_dvc)) < 5,
-                    "incremental_within_1_over_n_plus_report": incremental <= bound,
-                    "incremental_bound_s": bound},
+        "incremental": incremental,  # per changed variant, in the order they were changed
+        "targets": {"noop_under_5s": noop < 5,
+                    "incremental_typical_within_1_over_n_plus_report":
+                        incremental[typical]["within_1_over_n_plus_report"]},
     }
