@@ -19,25 +19,31 @@ def random_statistics(dim: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
 
 def sqrtm_reference():
-    """pytorch-fid's function when installed (it passes sqrtm(disp=False): SciPy < 1.18 only);
-    else the same formula written out."""
+    """pytorch-fid's function when installed and callable (it passes sqrtm(disp=False), which
+    SciPy 1.18 removed); else the same formula written out."""
+    from scipy import linalg
+
+    why = "pytorch-fid not installed"
     try:
         from pytorch_fid.fid_score import calculate_frechet_distance
 
+        calculate_frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2))
         return "pytorch_fid.fid_score.calculate_frechet_distance", calculate_frechet_distance
     except ImportError:
-        from scipy import linalg
+        pass
+    except TypeError as e:
+        why = f"pytorch-fid's call fails here: {e}"
 
-        def fid(mu1, s1, mu2, s2):
-            covmean = linalg.sqrtm(s1 @ s2)
-            if not np.isfinite(covmean).all():
-                offset = np.eye(len(s1)) * 1e-6
-                covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
-            covmean = covmean.real
-            diff = mu1 - mu2
-            return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    def fid(mu1, s1, mu2, s2):
+        covmean = linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(len(s1)) * 1e-6
+            covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
+        covmean = covmean.real
+        diff = mu1 - mu2
+        return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
-        return "scipy.linalg.sqrtm formula (pytorch-fid not installed)", fid
+    return f"scipy.linalg.sqrtm formula ({why})", fid
 
 
 def run(args) -> dict:

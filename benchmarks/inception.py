@@ -11,6 +11,8 @@ FlopCounterMode, so the achieved TFLOP/s on a GPU can be read against its peak.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +20,22 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import machine, timed
+
+# Dense peak TFLOP/s from NVIDIA's datasheets (not measured here), to read the achieved rate
+# against: fp32 on CUDA cores, tf32 (cuDNN's default for convolutions) and bf16 on tensor cores.
+PEAK_TFLOPS = {
+    "H200": {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4},
+    "H100 80GB HBM3": {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4},  # SXM
+    "H100 PCIe": {"fp32": 51.2, "tf32": 378.0, "bf16": 756.0},
+    "A100": {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0},
+}
+
+
+def peak_tflops(device_name: str) -> dict | None:
+    for key, peak in PEAK_TFLOPS.items():
+        if key in device_name:
+            return {"source": "NVIDIA datasheet, dense", **peak}
+    return None
 
 
 def flops_per_image(net: torch.nn.Module, device: torch.device) -> float:
@@ -52,6 +70,26 @@ def pytorch_fid_model(weights: Path, device: torch.device):
         pfi.load_state_dict_from_url = original
 
 
+def variant(ours, images: torch.Tensor, batch: int, device: torch.device, reference: dict,
+            memory_format: torch.memory_format = torch.channels_last, bf16: bool = False) -> dict:
+    """Our extractor in another memory layout (contiguous: torch-fidelity's own) and/or under bf16
+    autocast: images/s and how far its features move from ours (the largest pool3 difference
+    relative to the mean |feature|, and the Fréchet distance between the two sets' statistics)."""
+    from pipeline_src.metrics.frechet import frechet_distance, statistics
+
+    extractor = copy.copy(ours)
+    extractor.net = copy.deepcopy(ours.net).to(memory_format=memory_format)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    result: dict = {}
+    with autocast:
+        extractor(images[:batch], batch, desc="warm-up")
+        t = timed(lambda: result.update(extractor(images, batch, desc="variant")), repeats=1, warmup=0, device=device)
+    a, b = reference["pool3"], result["pool3"]
+    return {**t, "images_per_s": len(images) / t["median_s"],
+            "max_pool3_difference_relative": float(abs(a - b).max() / abs(a).mean()),
+            "frechet_distance_to_fp32_features": frechet_distance(*statistics(a), *statistics(b))}
+
+
 def run(args) -> dict:
     from torch_fidelity.utils import get_featuresdict_from_dataset
 
@@ -77,7 +115,7 @@ def run(args) -> dict:
         t = timed(lambda: result.update(ours(images, batch, desc="ours")), repeats=1, warmup=0, device=device)
         out["ours"] = {**t, "images_per_s": n / t["median_s"]}
 
-        fidelity_net = ours.net  # the same module: torch-fidelity's FeatureExtractorInceptionV3
+        fidelity_net = copy.deepcopy(ours.net).to(memory_format=torch.contiguous_format)  # as torch-fidelity builds it
         dataset = UInt8Images(images)
         theirs = {}
         t = timed(lambda: theirs.update(get_featuresdict_from_dataset(dataset, fidelity_net, batch, on_gpu,
@@ -107,8 +145,17 @@ def run(args) -> dict:
                       repeats=1, warmup=0, device=device)
             out["pytorch_fid"] = {**t, "images_per_s": n / t["median_s"],
                                   "note": "bilinear F.interpolate resize (not TF1's): features differ from ours"}
+        if not args.quick:  # our layout against torch-fidelity's, and bf16 (an option measured before it is offered)
+            out["ours_contiguous"] = variant(ours, images, batch, device, result, torch.contiguous_format)
+            out["ours_bf16"] = variant(ours, images, batch, device, result, bf16=True)
     for name in ("torch_fidelity", "pytorch_fid"):
         if "images_per_s" in out.get(name, {}):
             out[f"speedup_vs_{name}"] = out["ours"]["images_per_s"] / out[name]["images_per_s"]
-    out["ours"]["tflop_per_s"] = out["ours"]["images_per_s"] * out["gflop_per_image"] / 1e3
+            for v in ("contiguous", "bf16"):
+                if f"ours_{v}" in out:
+                    out[f"speedup_{v}_vs_{name}"] = out[f"ours_{v}"]["images_per_s"] / out[name]["images_per_s"]
+    for key in [k for k in out if k.startswith("ours")]:
+        out[key]["tflop_per_s"] = out[key]["images_per_s"] * out["gflop_per_image"] / 1e3
+    if on_gpu:
+        out["peak_tflop_per_s"] = peak_tflops(out["machine"]["device_name"])
     return out

@@ -107,7 +107,7 @@ def loader_trainer():
 
 def examples_dcgan(checkout: Path, device: torch.device, epochs: int, workers: int) -> dict:
     """Run dcgan/main.py of a pytorch/examples checkout; time each iteration from its log lines."""
-    script = Path(checkout) / "dcgan" / "main.py"
+    script = Path(checkout).resolve() / "dcgan" / "main.py"  # absolute: it runs in a temporary folder
     if not script.is_file():
         raise SystemExit(f"--examples {checkout}: no dcgan/main.py there (clone github.com/pytorch/examples)")
     with tempfile.TemporaryDirectory() as out:
@@ -176,8 +176,11 @@ def run(args) -> dict:
 
 
 def _git_head(checkout: Path) -> str | None:
+    """The checkout's commit; for a copy of dcgan/ alone (benchmarks/device_check.sh), its REVISION file."""
     try:
-        return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
+        head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
     except OSError:
-        return None
+        head = ""
+    revision = checkout / "REVISION"
+    return head or (revision.read_text().strip() if revision.is_file() else None)

@@ -13,3 +13,51 @@ def test_quick_frechet_benchmark_writes_a_result_with_machine_and_agreement(tmp_
     assert result["config"]["dim"] == 256 and result["relative_difference"] < 1e-6
     assert result["ours"]["median_s"] > 0 and result["speedup_vs_sqrtm"] > 0
     assert str(path) in capsys.readouterr().out
+
+
+def test_inception_variant_measures_speed_and_how_far_features_move(inception_weights):
+    import torch
+
+    from benchmarks.inception import variant
+    from pipeline_src.features.inception import InceptionExtractor
+
+    ours = InceptionExtractor(inception_weights.path, torch.device("cpu"))
+    images = torch.randint(0, 256, (4, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    fp32 = ours(images, 4)
+    result = variant(ours, images, 4, torch.device("cpu"), fp32, torch.contiguous_format)
+    assert result["images_per_s"] > 0
+    # the same arithmetic in another memory layout: float32 rounding apart at most
+    assert result["max_pool3_difference_relative"] < 1e-3
+    assert 0 <= result["frechet_distance_to_fp32_features"] < 1e-3
+    conv = next(p for p in ours.net.parameters() if p.ndim == 4)
+    assert conv.is_contiguous(memory_format=torch.channels_last)  # the variant worked on a copy
+
+
+def test_gpu_peak_figures_are_found_by_device_name_and_absent_for_unknown_devices():
+    from benchmarks.inception import peak_tflops
+
+    assert peak_tflops("NVIDIA H200")["bf16"] == 989.4
+    assert peak_tflops("NVIDIA H100 PCIe")["fp32"] == 51.2
+    assert peak_tflops("Tesla T4") is None
+
+
+def test_examples_commit_is_read_from_a_revision_file_outside_git(tmp_path):
+    from benchmarks.training import _git_head
+
+    (tmp_path / "REVISION").write_text("77f55b912142e11fcfdf5b530231fb9c52f181e8\n")
+    assert _git_head(tmp_path) == "77f55b912142e11fcfdf5b530231fb9c52f181e8"
+    (tmp_path / "REVISION").unlink()
+    assert _git_head(tmp_path) is None
+
+
+def test_device_check_pins_every_wheel_it_carries_to_the_tested_version():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = root / "benchmarks" / "device_check.sh"
+    pins = subprocess.run(["bash", str(script), "pins"], capture_output=True, text=True, check=True).stdout.split()
+    constraints = set((root / "requirements" / "constraints.txt").read_text().split())
+    assert len(pins) == 7 and set(pins) <= constraints
+    usage = subprocess.run(["bash", str(script), "nonsense"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage:" in usage.stderr

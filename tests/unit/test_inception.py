@@ -37,6 +37,19 @@ def test_features_do_not_depend_on_the_batch_size(extractor):
     np.testing.assert_allclose(small_batches["pool3"], one_batch["pool3"], rtol=1e-4, atol=1e-5)
 
 
+def test_features_equal_torch_fidelitys_own_network_to_float32_rounding(extractor, inception_weights):
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    stock = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                        feature_extractor_weights_path=str(inception_weights.path)).eval()
+    x = images(4, channels=3, side=16, seed=3)
+    with torch.no_grad():
+        (theirs,) = stock(x)
+    ours = extractor(x, batch_size=4)["pool3"]
+    # channels-last convolutions sum in another order: float32 rounding, nothing more
+    np.testing.assert_allclose(ours, theirs.double().numpy(), rtol=1e-4, atol=1e-4 * np.abs(ours).mean())
+
+
 def test_grayscale_is_tiled_to_three_channels(extractor):
     gray = images(2, channels=1, seed=2)
     rgb = gray.expand(-1, 3, -1, -1).contiguous()
