@@ -65,7 +65,7 @@ run() {
     export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1
     python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name())"
-    timeout "${GPU_TESTS_S:-240}" python3 -m pytest -m gpu tests/gpu -p no:cacheprovider -q -x 2>&1 | tee "$out/gpu-tests.log"
+    timeout "${GPU_TESTS_S:-300}" python3 -m pytest -m gpu tests/gpu -p no:cacheprovider -q 2>&1 | tee "$out/gpu-tests.log"
     step=${PIPESTATUS[0]}; [ "$rc" = 0 ] && rc=$step
     local examples=()
     [ -f .bench/examples/dcgan/main.py ] && examples=(--examples .bench/examples)

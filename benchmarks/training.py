@@ -7,8 +7,8 @@
 - ours with a torchvision DataLoader feeding the batches (how the reference
   implementations read data) instead of indexing the uint8 tensor on the device;
 - the MLP GAN at the classic tutorial configuration (28x28x1, batch 64, z 100);
-- bf16 autocast and torch.compile on/off (throughput only: their effect on the
-  final metrics is measured by the preset configs/speed_options.yaml, README "Speed options").
+- bf16 autocast, torch.compile and channels_last on/off (throughput only: their effect on
+  the final metrics is measured by the preset configs/speed_options.yaml, README "Speed options").
 
 Throughput is reported as training iterations/s and real images/s (iterations x
 batch), the quantity the examples' loop processes.
@@ -166,12 +166,11 @@ def run(args) -> dict:
     if gpu or not args.quick:  # compiling takes 15-30 s on a 2-core CPU: not for a smoke run
         out["ours_dcgan_compile"] = ours(DCGAN, device, steps, warmup + 10, compile=True, reuse_fake=True)
         out["ours_mlp_compile"] = ours(MLP, device, mlp_steps, warmup + 10, compile=True)
-    for name in ("bf16", "compile"):
+    out["ours_dcgan_channels_last"] = ours(DCGAN, device, steps, warmup, channels_last=True, reuse_fake=True)
+    for name in ("bf16", "compile", "channels_last"):
         for net in ("dcgan", "mlp"):
             if f"ours_{net}_{name}" in out:
                 out[f"speedup_{net}_{name}"] = out[f"ours_{net}_{name}"]["images_per_s"] / out[f"ours_{net}"]["images_per_s"]
-    if gpu:
-        out["ours_dcgan_channels_last"] = ours(DCGAN, device, steps, warmup, channels_last=True, reuse_fake=True)
     return out
 
 
