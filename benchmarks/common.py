@@ -69,11 +69,15 @@ def machine(device: str = "cpu") -> dict:
 
 
 def write_result(name: str, result: dict, folder: Path = RESULTS) -> Path:
-    """benchmarks/results/{name}-{device}-{date}.json, written atomically."""
+    """benchmarks/results/{name}-{device}-{date}.json, written atomically; a later run of the
+    same day goes to {name}-{device}-{date}-2.json (-3, ...): a quoted result is never overwritten."""
     from pipeline_src.io import atomic_write_json
 
     m = result["machine"]
-    stamp = m["date"][:10]
-    path = Path(folder) / f"{name}-{m['device']}-{stamp}.json"
+    stem = f"{name}-{m['device']}-{m['date'][:10]}"
+    path, k = Path(folder) / f"{stem}.json", 1
+    while path.exists():
+        k += 1
+        path = Path(folder) / f"{stem}-{k}.json"
     atomic_write_json(path, result)
     return path

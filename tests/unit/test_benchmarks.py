@@ -61,3 +61,12 @@ def test_device_check_pins_every_wheel_it_carries_to_the_tested_version():
     assert len(pins) == 7 and set(pins) <= constraints
     usage = subprocess.run(["bash", str(script), "nonsense"], capture_output=True, text=True)
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_a_second_result_of_the_same_day_does_not_overwrite_the_first(tmp_path):
+    from benchmarks.common import machine, write_result
+
+    first = write_result("x", {"machine": machine(), "value": 1}, tmp_path)
+    second = write_result("x", {"machine": machine(), "value": 2}, tmp_path)
+    assert second != first and second.name.endswith("-2.json")
+    assert json.loads(first.read_text())["value"] == 1 and json.loads(second.read_text())["value"] == 2
