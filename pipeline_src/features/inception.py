@@ -109,9 +109,9 @@ class InceptionExtractor:
                 if x.shape[1] == 1:
                     x = x.expand(-1, 3, -1, -1)  # grayscale tiled to RGB, as the reference implementations do
                 for name, value in zip(FEATURES, self.net(x)):
-                    out[name].append(value.double().cpu())
+                    out[name].append(value)  # kept on the device: no host sync per batch
                 bar.update(len(x))
-        return {name: torch.cat(parts).numpy() for name, parts in out.items()}
+        return {name: torch.cat(parts).cpu().double().numpy() for name, parts in out.items()}
 
 
 def write_random_weights(path: Path, seed: int = 0) -> str:
