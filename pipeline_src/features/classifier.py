@@ -93,10 +93,10 @@ def classify(model: Classifier, images: torch.Tensor, batch_size: int, device: t
     with Progress(len(images), desc) as bar:
         for start in range(0, len(images), batch_size):
             f, logits = model(images[start:start + batch_size].to(device))
-            feats.append(f.double().cpu())
-            labels.append(logits.argmax(1).cpu())
+            feats.append(f)  # kept on the device: no host sync per batch
+            labels.append(logits.argmax(1))
             bar.update(len(f))
-    return torch.cat(feats), torch.cat(labels)
+    return torch.cat(feats).cpu().double(), torch.cat(labels).cpu()
 
 
 def save_payload(model: Classifier, extra: dict) -> dict:
