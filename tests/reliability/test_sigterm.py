@@ -2,18 +2,23 @@
 random moments of its training loop: it checkpoints the exact step it reached, exits 143, and
 the rerun resumes from that step and ends with the weights and log of an uninterrupted run,
 bit for bit (CPU). SIGKILL at random moments: the rerun resumes from the last periodic
-checkpoint and ends bit for bit the same."""
+checkpoint and ends bit for bit the same; SIGKILL while the outputs are being written leaves
+the run incomplete and resumable, and the rerun writes the uninterrupted run's outputs."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
+import torch
 
-from tests.conftest import stage, tiny_params, write_params
+from tests.conftest import env_with_venv, stage, tiny_params, write_params
 from tests.pipeline.test_train import _launch, _wait_for_line, read_log, run_folder, same_weights
 
 VARIANT = "ns_toy_ring8"
@@ -127,3 +132,71 @@ def test_sigkill_at_a_random_moment_resumes_from_the_last_checkpoint_to_the_unin
     assert same_weights(folder, reference)
     assert timeless(read_log(folder)) == timeless(read_log(reference))
     print(f"SIGKILL after {delay:.2f} s; resumed from step {resumed} of {STEPS}")
+
+
+# Runs `python -m pipeline_src train ...` with one change: once the training loop is over, the
+# process SIGKILLs itself right after the k-th output file of `finish` is in place (1
+# diagnostics.json, 2 log.csv, 3 generator.pt, 4 checkpoint.pt, 5 options.json). A kill
+# timed from outside cannot land in that window reliably: the writes take milliseconds.
+KILL_AFTER_WRITES = """
+import os, signal, sys
+import pipeline_src.stages.train as train
+
+written = 0
+
+def counted(write):
+    def wrapper(*args, **kwargs):
+        global written
+        result = write(*args, **kwargs)
+        written += 1
+        if written == int(os.environ["KILL_AFTER_WRITES"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return wrapper
+
+finish = train.finish
+
+def killed_in_finish(*args, **kwargs):
+    train.atomic_write_bytes = counted(train.atomic_write_bytes)
+    train.atomic_write_json = counted(train.atomic_write_json)
+    return finish(*args, **kwargs)
+
+train.finish = killed_in_finish
+from pipeline_src.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("writes", [1, 3, 4])
+def test_sigkill_while_the_outputs_are_written_leaves_a_run_that_resumes_to_the_uninterrupted_outputs(
+        tmp_path, uninterrupted, writes):
+    reference, _ = uninterrupted
+    ws = prepared_workspace(tmp_path / "ws")
+    folder = run_folder(ws, VARIANT)
+    script = tmp_path / "kill_in_finish.py"
+    script.write_text(KILL_AFTER_WRITES)
+    killed = subprocess.run([sys.executable, str(script), "train", "--variant", VARIANT, "--seed", "0"], cwd=ws,
+                            env={**env_with_venv(), "KILL_AFTER_WRITES": str(writes)}, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    outputs = ["diagnostics.json", "log.csv", "generator.pt", "checkpoint.pt", "options.json"]
+    assert [name for name in outputs if (folder / name).exists()] == outputs[:writes]
+    for name in outputs[:writes]:  # each one whole
+        if name.endswith(".json"):
+            json.loads((folder / name).read_text())
+        elif name.endswith(".csv"):
+            assert len(read_log(folder)) == STEPS // params()["train"]["log_every"]
+        else:
+            torch.load(folder / name, weights_only=False)
+    assert not (folder / "options.json").exists() and (folder / ".resume" / "checkpoint.pt").is_file()
+
+    rerun = _launch(ws, VARIANT)
+    err = rerun.stderr.read()
+    assert rerun.wait(timeout=300) == 0, err
+    every = params()["train"]["checkpoint_every"]
+    assert f"resuming from step {(STEPS - 1) // every * every} " in err  # the last periodic checkpoint before the end
+    assert same_weights(folder, reference)
+    assert timeless(read_log(folder)) == timeless(read_log(reference))
+    for name in ("generator.pt", "diagnostics.json"):
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
+    assert not (folder / ".resume").exists()
