@@ -70,7 +70,7 @@ run() {
     local examples=()
     [ -f .bench/examples/dcgan/main.py ] && examples=(--examples .bench/examples)
     timeout "${BENCH_S:-300}" python3 -m benchmarks training inception frechet --device "${DEVICE:-cuda}" \
-        "${examples[@]}" --out "$out" ${QUICK:+--quick} 2>&1 | tee "$out/benchmarks.log"
+        ${examples[@]+"${examples[@]}"} --out "$out" ${QUICK:+--quick} 2>&1 | tee "$out/benchmarks.log"
     step=${PIPESTATUS[0]}; [ "$rc" = 0 ] && rc=$step
     echo "device_check.sh: exit $rc"
     return "$rc"
