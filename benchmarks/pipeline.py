@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -66,6 +68,43 @@ def train_seconds(ws: Path) -> dict[str, float]:
     return out
 
 
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+STARTED = re.compile(r"^(?:local)?rule (\w+):$")
+JOBID = re.compile(r"^\s+jobid: (\d+)$")
+FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
+
+
+def job_timeline(log: Path, cores: int = 2) -> dict:
+    """Each job's start and end (s from the first start, 1 s resolution) from a Snakemake log,
+    and how well they filled the cores: busy core-seconds, the wall time they took, and the
+    idle core-seconds in between (what packing jobs perfectly onto `cores` would save)."""
+    jobs: dict[int, dict] = {}
+    stamp = rule = None
+    for line in log.read_text().splitlines():
+        if m := STAMP.match(line):
+            stamp = datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y").timestamp()
+        elif m := STARTED.match(line):
+            rule = m.group(1)
+        elif (m := JOBID.match(line)) and rule is not None:
+            jobs[int(m.group(1))] = {"rule": rule, "start": stamp}
+            rule = None
+        elif (m := FINISHED.match(line)) and int(m.group(1)) in jobs:
+            jobs[int(m.group(1))]["end"] = stamp
+    done = [j for j in jobs.values() if "end" in j and j["rule"] != "all"]
+    if not done:
+        return {"jobs": []}
+    t0 = min(j["start"] for j in done)
+    wall = max(j["end"] for j in done) - t0
+    busy = sum(j["end"] - j["start"] for j in done)
+    return {"jobs": [{"rule": j["rule"], "start_s": j["start"] - t0, "end_s": j["end"] - t0} for j in done],
+            "wall_s": wall, "busy_core_s": busy, "idle_core_s": cores * wall - busy,
+            "packed_wall_s": busy / cores}
+
+
+def newest_log(ws: Path) -> Path:
+    return max((ws / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+
+
 def workspace(root: Path, params: dict) -> Path:
     ws = root / "ws"
     for name in PROJECT:
@@ -88,6 +127,7 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         ws = workspace(Path(args.keep or tmp), params)
         full = sh(["snakemake", "--cores", "2"], ws)
+        full_timeline = job_timeline(newest_log(ws))
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest single job
         trained = train_seconds(ws)
         if args.keep:  # the report of the full run, before the ablation below changes a variant
@@ -108,6 +148,7 @@ def run(args) -> dict:
             seconds = sh(["snakemake", "--cores", "2"], ws)
             share = trained[variant] / sum(trained.values())  # what the incremental run must redo
             incremental[variant] = {
+                "timeline": job_timeline(newest_log(ws)),  # where the wall time went, job by job
                 "changed": f"variants.{variant}.lr_g", "seconds": seconds, "over_full": seconds / full,
                 "train_share": share, "train_s_over_mean": trained[variant] / mean,
                 "bound_1_over_n_s": full / n_variants + report_only,
@@ -120,6 +161,7 @@ def run(args) -> dict:
         "config": {"params": "tiny (--quick)" if args.quick else "params.yaml defaults",
                    "variants": n_variants, "seeds": len(params["train"]["seeds"]), "cores": 2},
         "full_run_s": full,
+        "full_run_packing": {k: v for k, v in full_timeline.items() if k != "jobs"},
         "peak_job_rss_mb": peak_mb,
         "noop_snakemake_s": statistics.median(noop_smk),
         "noop_dvc_repro_s": statistics.median(noop_dvc),

@@ -70,3 +70,38 @@ def test_a_second_result_of_the_same_day_does_not_overwrite_the_first(tmp_path):
     second = write_result("x", {"machine": machine(), "value": 2}, tmp_path)
     assert second != first and second.name.endswith("-2.json")
     assert json.loads(first.read_text())["value"] == 1 and json.loads(second.read_text())["value"] == 2
+
+
+SNAKEMAKE_LOG = """Building DAG of jobs...
+[Fri Dec  4 17:36:53 2026]
+localrule train:
+    output: results/runs/v/seed0/checkpoint.pt
+    jobid: 2
+[Fri Dec  4 17:36:53 2026]
+rule train:
+    jobid: 3
+[Fri Dec  4 17:37:03 2026]
+Finished jobid: 2 (Rule: train)
+[Fri Dec  4 17:37:03 2026]
+localrule train:
+    jobid: 4
+[Fri Dec  4 17:37:05 2026]
+Finished jobid: 3 (Rule: train)
+[Fri Dec  4 17:37:13 2026]
+Finished jobid: 4 (Rule: train)
+[Fri Dec  4 17:37:13 2026]
+localrule all:
+    jobid: 0
+[Fri Dec  4 17:37:13 2026]
+Finished jobid: 0 (Rule: all)
+"""
+
+
+def test_job_timeline_counts_the_core_seconds_three_jobs_leave_idle_on_two_cores(tmp_path):
+    from benchmarks.pipeline import job_timeline
+
+    log = tmp_path / "x.snakemake.log"
+    log.write_text(SNAKEMAKE_LOG)
+    t = job_timeline(log, cores=2)
+    assert [(j["start_s"], j["end_s"]) for j in t["jobs"]] == [(0, 10), (0, 12), (10, 20)]  # `all` left out
+    assert t["wall_s"] == 20 and t["busy_core_s"] == 32 and t["idle_core_s"] == 8 and t["packed_wall_s"] == 16
