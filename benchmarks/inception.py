@@ -21,21 +21,23 @@ import torch
 
 from benchmarks.common import machine, timed
 
-# Dense peak TFLOP/s from NVIDIA's datasheets (not measured here), to read the achieved rate
-# against: fp32 on CUDA cores, tf32 (cuDNN's default for convolutions) and bf16 on tensor cores.
+# Dense peak TFLOP/s from NVIDIA's datasheets (not measured here), by the name torch reports, to
+# read the achieved rate against: fp32 on CUDA cores, tf32 (cuDNN's default for convolutions) and
+# bf16 on tensor cores. Other names (H200 NVL, ...) get none rather than a wrong one.
+SXM5 = {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4}
+A100 = {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0}
 PEAK_TFLOPS = {
-    "H200": {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4},
-    "H100 80GB HBM3": {"fp32": 67.0, "tf32": 494.7, "bf16": 989.4},  # SXM
-    "H100 PCIe": {"fp32": 51.2, "tf32": 378.0, "bf16": 756.0},
-    "A100": {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0},
+    "NVIDIA H200": SXM5,
+    "NVIDIA H100 80GB HBM3": SXM5,
+    "NVIDIA H100 PCIe": {"fp32": 51.2, "tf32": 378.0, "bf16": 756.0},
+    "NVIDIA A100-SXM4-80GB": A100, "NVIDIA A100-SXM4-40GB": A100,
+    "NVIDIA A100 80GB PCIe": A100, "NVIDIA A100-PCIE-40GB": A100,
 }
 
 
 def peak_tflops(device_name: str) -> dict | None:
-    for key, peak in PEAK_TFLOPS.items():
-        if key in device_name:
-            return {"source": "NVIDIA datasheet, dense", **peak}
-    return None
+    peak = PEAK_TFLOPS.get(device_name.strip())
+    return {"source": "NVIDIA datasheet, dense", **peak} if peak else None
 
 
 def flops_per_image(net: torch.nn.Module, device: torch.device) -> float:
@@ -70,18 +72,31 @@ def pytorch_fid_model(weights: Path, device: torch.device):
         pfi.load_state_dict_from_url = original
 
 
+@contextlib.contextmanager
+def strict_fp32(on: bool):
+    """cuDNN convolutions in true float32 instead of torch's default TF32 (on GPUs since Ampere)."""
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = before and not on
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = before
+
+
 def variant(ours, images: torch.Tensor, batch: int, device: torch.device, reference: dict,
-            memory_format: torch.memory_format = torch.channels_last, bf16: bool = False) -> dict:
-    """Our extractor in another memory layout (contiguous: torch-fidelity's own) and/or under bf16
-    autocast: images/s and how far its features move from ours (the largest pool3 difference
-    relative to the mean |feature|, and the Fréchet distance between the two sets' statistics)."""
+            memory_format: torch.memory_format = torch.channels_last, bf16: bool = False,
+            fp32: bool = False) -> dict:
+    """Our extractor in another memory layout (contiguous: torch-fidelity's own), under bf16
+    autocast, or with TF32 off (`fp32`): images/s and how far its features move from ours (the
+    largest pool3 difference relative to the mean |feature|, and the Fréchet distance between
+    the two sets' statistics)."""
     from pipeline_src.metrics.frechet import frechet_distance, statistics
 
     extractor = copy.copy(ours)
     extractor.net = copy.deepcopy(ours.net).to(memory_format=memory_format)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     result: dict = {}
-    with autocast:
+    with autocast, strict_fp32(fp32):
         extractor(images[:batch], batch, desc="warm-up")
         t = timed(lambda: result.update(extractor(images, batch, desc="variant")), repeats=1, warmup=0, device=device)
     a, b = reference["pool3"], result["pool3"]
@@ -148,10 +163,12 @@ def run(args) -> dict:
         if not args.quick:  # our layout against torch-fidelity's, and bf16 (an option measured before it is offered)
             out["ours_contiguous"] = variant(ours, images, batch, device, result, torch.contiguous_format)
             out["ours_bf16"] = variant(ours, images, batch, device, result, bf16=True)
+            if on_gpu:  # ours runs cuDNN's default TF32 convolutions there; true float32 beside it
+                out["ours_strict_fp32"] = variant(ours, images, batch, device, result, fp32=True)
     for name in ("torch_fidelity", "pytorch_fid"):
         if "images_per_s" in out.get(name, {}):
             out[f"speedup_vs_{name}"] = out["ours"]["images_per_s"] / out[name]["images_per_s"]
-            for v in ("contiguous", "bf16"):
+            for v in ("contiguous", "bf16", "strict_fp32"):
                 if f"ours_{v}" in out:
                     out[f"speedup_{v}_vs_{name}"] = out[f"ours_{v}"]["images_per_s"] / out[name]["images_per_s"]
     for key in [k for k in out if k.startswith("ours")]:

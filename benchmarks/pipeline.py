@@ -71,32 +71,38 @@ def train_seconds(ws: Path) -> dict[str, float]:
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 STARTED = re.compile(r"^(?:local)?rule (\w+):$")
 JOBID = re.compile(r"^\s+jobid: (\d+)$")
+THREADS = re.compile(r"^\s+threads: (\d+)$")  # absent for one-thread jobs
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
 
 
 def job_timeline(log: Path, cores: int = 2) -> dict:
-    """Each job's start and end (s from the first start, 1 s resolution) from a Snakemake log,
-    and how well they filled the cores: busy core-seconds, the wall time they took, and the
-    idle core-seconds in between (what packing jobs perfectly onto `cores` would save)."""
+    """Each job's start and end (s from the first start, 1 s resolution) and threads from a
+    Snakemake log, and how well they filled the cores: busy core-seconds (duration x threads),
+    the wall time they took, and the idle core-seconds in between (what packing jobs perfectly
+    onto `cores` would save)."""
     jobs: dict[int, dict] = {}
-    stamp = rule = None
+    stamp = rule = job = None
     for line in log.read_text().splitlines():
         if m := STAMP.match(line):
             stamp = datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y").timestamp()
         elif m := STARTED.match(line):
             rule = m.group(1)
         elif (m := JOBID.match(line)) and rule is not None:
-            jobs[int(m.group(1))] = {"rule": rule, "start": stamp}
+            job = jobs[int(m.group(1))] = {"rule": rule, "start": stamp, "threads": 1}
             rule = None
+        elif (m := THREADS.match(line)) and job is not None:
+            job["threads"] = int(m.group(1))
         elif (m := FINISHED.match(line)) and int(m.group(1)) in jobs:
             jobs[int(m.group(1))]["end"] = stamp
+            job = None
     done = [j for j in jobs.values() if "end" in j and j["rule"] != "all"]
     if not done:
         return {"jobs": []}
     t0 = min(j["start"] for j in done)
     wall = max(j["end"] for j in done) - t0
-    busy = sum(j["end"] - j["start"] for j in done)
-    return {"jobs": [{"rule": j["rule"], "start_s": j["start"] - t0, "end_s": j["end"] - t0} for j in done],
+    busy = sum((j["end"] - j["start"]) * j["threads"] for j in done)
+    return {"jobs": [{"rule": j["rule"], "threads": j["threads"], "start_s": j["start"] - t0, "end_s": j["end"] - t0}
+                     for j in done],
             "wall_s": wall, "busy_core_s": busy, "idle_core_s": cores * wall - busy,
             "packed_wall_s": busy / cores}
 

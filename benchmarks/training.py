@@ -175,11 +175,14 @@ def run(args) -> dict:
 
 
 def _git_head(checkout: Path) -> str | None:
-    """The checkout's commit; for a copy of dcgan/ alone (benchmarks/device_check.sh), its REVISION file."""
-    try:
-        head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except OSError:
-        head = ""
+    """The checkout's commit: its REVISION file (a copy of dcgan/ alone, benchmarks/device_check.sh),
+    else git's HEAD when the folder is the top of its own repository (not a folder inside another)."""
     revision = checkout / "REVISION"
-    return head or (revision.read_text().strip() if revision.is_file() else None)
+    if revision.is_file():
+        return revision.read_text().strip() or None
+    try:
+        top, head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--show-toplevel", "HEAD"],
+                                   capture_output=True, text=True, timeout=10).stdout.split() or ("", "")
+    except (OSError, ValueError):
+        return None
+    return head if Path(top).resolve() == checkout.resolve() else None

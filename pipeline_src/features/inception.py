@@ -95,8 +95,10 @@ class InceptionExtractor:
         except (RuntimeError, KeyError, EOFError, ValueError) as e:
             raise InputError(f"{weights}: not Inception FID weights ({e.__class__.__name__}: {e})") from None
         # channels_last weights make every convolution run channels-last (oneDNN on CPU, cuDNN on GPU):
-        # the same arithmetic summed in another order, features equal to float32 rounding
-        # (tests/unit/test_inception.py), 1.4x the images/s on a 2-core CPU (benchmarks/README.md)
+        # on CPU the same arithmetic summed in another order, features equal to float32 rounding
+        # (tests/unit/test_inception.py), 1.4x the images/s on a 2-core CPU (benchmarks/README.md).
+        # On a GPU, cuDNN convolves in TF32 (torch's default), as torch-fidelity and pytorch-fid do
+        # there; the inception benchmark measures the difference to true float32 (`ours_strict_fp32`).
         self.net = net.to(device).to(memory_format=torch.channels_last)
         self.device = device
 

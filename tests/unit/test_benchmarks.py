@@ -39,6 +39,7 @@ def test_gpu_peak_figures_are_found_by_device_name_and_absent_for_unknown_device
     assert peak_tflops("NVIDIA H200")["bf16"] == 989.4
     assert peak_tflops("NVIDIA H100 PCIe")["fp32"] == 51.2
     assert peak_tflops("Tesla T4") is None
+    assert peak_tflops("NVIDIA H200 NVL") is None  # another card with lower peaks, not the H200's figures
 
 
 def test_examples_commit_is_read_from_a_revision_file_outside_git(tmp_path):
@@ -48,6 +49,18 @@ def test_examples_commit_is_read_from_a_revision_file_outside_git(tmp_path):
     assert _git_head(tmp_path) == "77f55b912142e11fcfdf5b530231fb9c52f181e8"
     (tmp_path / "REVISION").unlink()
     assert _git_head(tmp_path) is None
+
+
+def test_a_folder_inside_another_repository_does_not_report_that_repositorys_commit(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from benchmarks.training import _git_head
+
+    root = Path(__file__).resolve().parents[2]  # this project: a git repository
+    inside = root / "benchmarks"
+    assert subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True).returncode == 0
+    assert _git_head(inside) is None
 
 
 def test_device_check_pins_every_wheel_it_carries_to_the_tested_version():
@@ -66,8 +79,9 @@ def test_device_check_pins_every_wheel_it_carries_to_the_tested_version():
 def test_a_second_result_of_the_same_day_does_not_overwrite_the_first(tmp_path):
     from benchmarks.common import machine, write_result
 
-    first = write_result("x", {"machine": machine(), "value": 1}, tmp_path)
-    second = write_result("x", {"machine": machine(), "value": 2}, tmp_path)
+    m = machine()  # one date for both, whatever the clock does in between
+    first = write_result("x", {"machine": m, "value": 1}, tmp_path)
+    second = write_result("x", {"machine": m, "value": 2}, tmp_path)
     assert second != first and second.name.endswith("-2.json")
     assert json.loads(first.read_text())["value"] == 1 and json.loads(second.read_text())["value"] == 2
 
@@ -80,6 +94,7 @@ localrule train:
 [Fri Dec  4 17:36:53 2026]
 rule train:
     jobid: 3
+    threads: 2
 [Fri Dec  4 17:37:03 2026]
 Finished jobid: 2 (Rule: train)
 [Fri Dec  4 17:37:03 2026]
@@ -97,11 +112,12 @@ Finished jobid: 0 (Rule: all)
 """
 
 
-def test_job_timeline_counts_the_core_seconds_three_jobs_leave_idle_on_two_cores(tmp_path):
+def test_job_timeline_counts_busy_and_idle_core_seconds_with_each_jobs_threads(tmp_path):
     from benchmarks.pipeline import job_timeline
 
     log = tmp_path / "x.snakemake.log"
     log.write_text(SNAKEMAKE_LOG)
-    t = job_timeline(log, cores=2)
-    assert [(j["start_s"], j["end_s"]) for j in t["jobs"]] == [(0, 10), (0, 12), (10, 20)]  # `all` left out
-    assert t["wall_s"] == 20 and t["busy_core_s"] == 32 and t["idle_core_s"] == 8 and t["packed_wall_s"] == 16
+    t = job_timeline(log, cores=4)
+    assert [(j["start_s"], j["end_s"], j["threads"]) for j in t["jobs"]] == [(0, 10, 1), (0, 12, 2), (10, 20, 1)]
+    # `all` left out; busy: 10 x 1 + 12 x 2 + 10 x 1 core-seconds of 4 cores x 20 s
+    assert t["wall_s"] == 20 and t["busy_core_s"] == 44 and t["idle_core_s"] == 36 and t["packed_wall_s"] == 11
