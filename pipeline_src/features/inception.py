@@ -99,7 +99,7 @@ class InceptionExtractor:
         # (tests/unit/test_inception.py), 1.4x the images/s on a 2-core CPU (benchmarks/README.md).
         # On a GPU, cuDNN convolves in TF32 (torch's default), as torch-fidelity and pytorch-fid do
         # there; the inception benchmark measures the difference to true float32 (`ours_strict_fp32`).
-        self.net = net.to(device).to(memory_format=torch.channels_last)
+        self.net = net.to(device, memory_format=torch.channels_last)
         self.device = device
 
     @torch.no_grad()
