@@ -16,12 +16,12 @@ import yaml
 
 from pipeline_src import datasets
 from pipeline_src.errors import InputError
+from pipeline_src.training import DCGAN_SIDES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
 
-DCGAN_SIDES = (16, 32, 64)  # the DCGAN generator's depth follows the image side
 TOY_MODELS = ("toy_mlp",)
 
 

@@ -18,7 +18,8 @@ import math
 import torch
 from torch import nn
 
-DCGAN_SIDES = (16, 32, 64)
+from pipeline_src.training import DCGAN_SIDES
+
 
 
 class MLPGenerator(nn.Module):

@@ -1,6 +1,7 @@
 """The findings tables: published figures beside ours, and whether each claim holds."""
 
-from pipeline_src.report.findings import checkpoint_table, findings_tables, gauss_table, loss_table, toy_table
+from pipeline_src.report.findings import (checkpoint_table, findings_tables, gauss_table, image_table, loss_table,
+                                         toy_table)
 
 VARIANTS = {
     "gan_grid": {"dataset": "grid25", "model": "toy_mlp", "loss": "non_saturating", "pack": 1},
@@ -29,8 +30,9 @@ RUNS = [toy("gan_grid", 0, 18, 0.7, 0.6), toy("gan_grid", 1, 20, 0.8, 0.5),
          "select_metric": "fd_classifier", "select_score": 19.0, "select_score_last": 19.0},
         {"variant": "ns", "seed": 1, "fd_classifier": 23.0, "classes_covered": 9, "step": 300, "last_step": 300,
          "select_metric": "fd_classifier", "select_score": 21.0, "select_score_last": 21.0}]
-DIAGNOSTICS = {("mm", 0): {"grad_norm_g": {"start": 0.01, "end": 0.5}}, ("mm", 1): {"grad_norm_g": {"start": 0.03}},
-               ("ns", 0): {"grad_norm_g": {"start": 2.0}}, ("ns", 1): {"grad_norm_g": {"start": 4.0}}}
+DIAGNOSTICS = {("mm", 0): {"grad_norm_g": {"start": 0.01, "end": 0.5}, "saturated": True},
+               ("mm", 1): {"grad_norm_g": {"start": 0.03}, "saturated": False},
+               ("ns", 0): {"grad_norm_g": {"start": 2.0}, "saturated": False}, ("ns", 1): {"grad_norm_g": {"start": 4.0}}}
 
 
 def test_toy_rows_put_the_published_figures_above_ours_and_check_the_goal():
@@ -65,7 +67,8 @@ def test_minimax_vs_non_saturating_reads_the_pair_in_either_order():
         assert row[3] == "32 ± 2 → 21.5 ± 1.5"  # FD_classifier minimax -> non-saturating (paired p 0.03)
         assert row[5] == "7.5 ± 0.5 → 9.5 ± 0.5"
         assert row[7] == "0.02 ± 0.01 → 3 ± 1"  # the saturated early gradient of minimax
-        assert row[8].startswith("–")  # no published figure for digits; MNIST's is quoted
+        assert row[8] == "1/2 → 0/2"  # seeds flagged saturated at the end
+        assert row[9].startswith("–")  # no published figure for digits; MNIST's is quoted
         assert row[-1] == "yes"
 
 
@@ -97,3 +100,24 @@ def test_a_sweep_without_the_datasets_gives_no_empty_tables():
     variants = {v: VARIANTS[v] for v in ("mm", "ns")}
     tables = findings_tables(runs, variants, DIAGNOSTICS, {}, [])
     assert [t.header[0] for t in tables] == ["variant"]  # only the checkpoint table
+
+
+def learner(variant, seed, covered=10, kl=0.05, fd=60.0, collapse=False, dataset_classes=10):
+    return {"variant": variant, "seed": seed, "classes_covered": covered, "n_classes": dataset_classes,
+            "class_kl": kl, "fd_classifier": fd, "mode_collapse": collapse}
+
+
+def test_an_image_variant_learns_only_when_every_seed_meets_every_bar():
+    variants = {"ns": {**VARIANTS["ns"], "optimizer": "sgd", "r1_weight": 1.0}}
+    good = [learner("ns", 0), learner("ns", 1, fd=90.0)]
+    (row,) = image_table(good, variants).rows
+    assert row[1] == "ns (mlp, non_saturating, R1 1, sgd)" and row[3] == "10 ± 0 of 10 (min 10)"
+    assert row[5] == "75 ± 15 (max 90)" and row[6] == "0/2" and row[7] == "yes"
+    for bad in (dict(covered=9), dict(kl=0.11), dict(fd=101.0), dict(collapse=True)):
+        runs = [learner("ns", 0), learner("ns", 1, **bad)]
+        assert image_table(runs, variants).rows[0][7] == "no", bad
+
+
+def test_the_fd_bar_applies_only_to_the_datasets_that_set_one():
+    variants = {"f": {"dataset": "fashion_mnist", "model": "dcgan", "loss": "non_saturating"}}
+    assert image_table([learner("f", 0, fd=500.0)], variants).rows[0][7] == "yes"

@@ -38,7 +38,7 @@ def test_dcgan_shapes_at_every_side(side, channels):
     assert x.shape == (4, channels, side, side) and x.abs().max() <= 1
     assert d(x).shape == (4,)
     convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
-    assert len(convs) == {16: 3, 32: 4, 64: 5}[side]  # stride-2 down to 4x4, then 4x4 -> 1x1
+    assert len(convs) == {8: 2, 16: 3, 32: 4, 64: 5}[side]  # stride-2 down to 4x4, then 4x4 -> 1x1
 
 
 def test_dcgan_init_and_batchnorm():
@@ -53,7 +53,7 @@ def test_dcgan_init_and_batchnorm():
 
 def test_dcgan_refuses_unsupported_side():
     with pytest.raises(ValueError, match="dcgan supports image sides"):
-        build_networks("dcgan", (1, 8, 8), OPTIONS)
+        build_networks("dcgan", (1, 12, 12), OPTIONS)
 
 
 @pytest.mark.parametrize("dim", [1, 2])

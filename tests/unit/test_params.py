@@ -80,7 +80,7 @@ BAD = {
     "empty_variants": (lambda p: p.update(variants={}), "variants: {} should be non-empty"),
     "undeclared_dataset": (lambda p: p["variants"]["ns_mlp_digits"].update(dataset="mnist"), "variants.ns_mlp_digits.dataset: 'mnist' is not declared under `datasets`"),
     "model_for_wrong_data": (lambda p: p["variants"]["ns_toy_ring8"].update(model="mlp"), "variants.ns_toy_ring8.model: 'mlp' is a network for images"),
-    "dcgan_side": (lambda p: p["variants"]["ns_mlp_digits"].update(model="dcgan"), "variants.ns_mlp_digits.model: dcgan supports image sides"),
+    "dcgan_side": (lambda p: (p["datasets"]["digits"].update(side=128), p["variants"]["ns_mlp_digits"].update(model="dcgan")), "variants.ns_mlp_digits.model: dcgan supports image sides"),
     "pack_not_dividing_batch": (lambda p: p["variants"]["ns_toy_ring8"].update(pack=3), "variants.ns_toy_ring8.pack: 3 does not divide the batch size 64"),
     "pack_zero": (lambda p: p["train"].update(pack=0), "train.pack: 0 is less than the minimum of 1"),
     "folder_unknown_key": (lambda p: p["datasets"].update(faces={"folder": "f", "size": 32}), "datasets.faces.size: unknown key"),
