@@ -163,7 +163,13 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     # ---- the two updates ------------------------------------------------
-    def d_step(self) -> None:
+    def r1_due(self, index: int) -> bool:
+        """Whether D update `index` (of this step's d_steps) carries the R1 penalty: every
+        `r1_every`-th D update of the run (a function of the step, so a resumed run keeps the rhythm)."""
+        o = self.options
+        return o["r1_weight"] > 0 and (self.step * o["d_steps"] + index) % o["r1_every"] == 0
+
+    def d_step(self, r1_due: bool = False) -> None:
         o, loss_kind = self.options, self.options["loss"]
         real = self.real_batch()
         if o["reuse_fake"]:  # keep G's graph: the G update backpropagates through this batch
@@ -175,7 +181,7 @@ class Trainer:
                 fake = self.g_fwd(self.sample_z(o["batch_size"]))
         r1 = None
         with self.autocast():
-            if o["r1_weight"] > 0:  # the penalty differentiates twice: eager D, like the GP below
+            if r1_due:  # the penalty differentiates twice: eager D, like the GP below
                 r1, out_real = losses.r1_penalty(self.d, real)
                 out_real = out_real.float()
             else:
@@ -183,7 +189,7 @@ class Trainer:
             out_fake = self.d_fwd(fake).float()
         loss = losses.d_loss(loss_kind, out_real, out_fake, o["label_smoothing"])
         if r1 is not None:
-            loss = loss + 0.5 * o["r1_weight"] * r1.float()
+            loss = loss + 0.5 * o["r1_weight"] * o["r1_every"] * r1.float()
         if loss_kind == "wgan_gp":
             eps = torch.rand(len(real), generator=self.gen, device=self.device)
             # the penalty differentiates twice: eager D (compiled graphs do not support it), float32
@@ -237,8 +243,8 @@ class Trainer:
     def train_step(self) -> None:
         if self.options["lr_decay"] != "constant":
             self.set_learning_rates()
-        for _ in range(self.options["d_steps"]):
-            self.d_step()
+        for i in range(self.options["d_steps"]):
+            self.d_step(self.r1_due(i))
         self.g_step()
         self.step += 1
 

@@ -89,6 +89,23 @@ def test_r1_penalty_changes_the_discriminator_update_only_when_on():
     assert torch.isfinite(r1.acc).all()
 
 
+def test_lazy_r1_penalises_every_kth_discriminator_update_with_k_times_the_weight(monkeypatch):
+    from pipeline_src.training import losses
+
+    calls = []
+    real_penalty = losses.r1_penalty
+    monkeypatch.setattr(losses, "r1_penalty", lambda d, x: calls.append(1) or real_penalty(d, x))
+    t = trainer(r1_weight=2.0, r1_every=3, d_steps=2)
+    for _ in range(6):  # 12 D updates: the penalty on updates 0, 3, 6 and 9
+        t.train_step()
+    assert len(calls) == 4
+    # one update with the penalty: the same D as r1_weight 6 applied every time, for that update
+    lazy, eager_ = trainer(r1_weight=2.0, r1_every=3), trainer(r1_weight=6.0)
+    lazy.train_step()
+    eager_.train_step()
+    assert all(torch.equal(a, b) for a, b in zip(lazy.d.state_dict().values(), eager_.d.state_dict().values()))
+
+
 def test_sgd_steps_in_proportion_to_the_gradient_and_adam_does_not():
     """Why the optimiser matters for minimax: SGD's step scales with the gradient, Adam's barely."""
     steps = {}

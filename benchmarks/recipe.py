@@ -1,0 +1,101 @@
+"""`python -m benchmarks.recipe VARIANT SEED [KEY=VALUE ...]`: a learning curve of one training recipe.
+
+Trains a variant of params.yaml with some options overridden (values are YAML: `r1_weight=1.0`,
+`optimizer=adam`) and scores its G every `--every` steps on 2000 samples of one fixed z with the
+dataset's classifier: FD_classifier, classes covered, class KL, and the diversity ratio of the
+mode-collapse flag, beside D(x), D(G(z)) and G's gradient norm of the last log row. This is how the
+recipes in README "Findings" were compared before they went into params.yaml. It needs the
+dataset's prepared data and classifier in the workspace (`snakemake --cores 2
+results/features/digits/reference.npz`); it writes nothing but the sample grid given by `--grid`.
+
+The scores are of the G at that step (not the best snapshot, not 10k samples), so they are
+close to, not equal to, what `evaluate` reports for the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+N_SCORED = 2000  # generated images per score
+N_DIVERSITY = 512  # as train's mode-collapse flag
+Z_SEED = 999  # the fixed z of the scores, apart from training's streams
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"override {pair!r}: expected KEY=VALUE")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline_src.datasets.prepared import load_prepared
+    from pipeline_src.features import compare, open_extractor
+    from pipeline_src.params import load_params
+    from pipeline_src.paths import RESULTS, classifier_files, reference_files
+    from pipeline_src.stages.common import variant_options
+    from pipeline_src.training.diagnostics import diversity_ratio
+    from pipeline_src.training.loop import Trainer, to_unit_range
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.recipe", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variant")
+    parser.add_argument("seed", type=int)
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="variant options to change")
+    parser.add_argument("--every", type=int, default=500, help="steps between scores")
+    parser.add_argument("--grid", type=Path, help="write the last G's 64 samples here (PNG)")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(1)  # as train's default cpu_threads
+    params = load_params()
+    options = {**variant_options(params, args.variant), **parse_overrides(args.overrides)}
+    dataset = options["dataset"]
+    x, _, _ = load_prepared(dataset, RESULTS)
+    cpu = torch.device("cpu")
+    extractor = open_extractor("classifier", classifier_path=classifier_files(dataset, RESULTS)["weights"],
+                               batch_size=500, device=cpu)
+    arrays = np.load(reference_files(dataset, RESULTS)["arrays"])
+    reference = {k.split(".", 1)[1]: arrays[k] for k in arrays.files if k.startswith("classifier.")}
+    trainer = Trainer(options, x, args.seed, cpu)
+    z = trainer.sample_z(N_SCORED, torch.Generator().manual_seed(Z_SEED))
+    real = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))[:N_DIVERSITY]]
+    print(f"{args.variant} seed {args.seed} {' '.join(args.overrides)}: {trainer.total_steps} steps", flush=True)
+    start = time.perf_counter()
+    images = None
+    while trainer.step < trainer.total_steps:
+        trainer.train_step()
+        if trainer.step % options["log_every"] == 0:
+            trainer.log_row()
+        if trainer.step % args.every and trainer.step < trainer.total_steps:
+            continue
+        g = trainer.generator_for_eval()
+        g.eval()
+        with torch.no_grad():
+            images = ((g(z).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        g.train()
+        m = compare("classifier", extractor(images), reference)
+        div = diversity_ratio(to_unit_range(images[:N_DIVERSITY]).numpy(), to_unit_range(real).numpy())
+        row = trainer.rows[-1] if trainer.rows else {}
+        print(f"step {trainer.step:6d}  fd_classifier {m['fd_classifier']:8.1f}  classes {m['classes_covered']:2d}  "
+              f"class_kl {m['class_kl']:.3f}  diversity {div:.2f}  D(x) {row.get('d_real', float('nan')):.2f}  "
+              f"D(G(z)) {row.get('d_fake', float('nan')):.2f}  |grad G| {row.get('grad_norm_g', float('nan')):.3f}  "
+              f"{time.perf_counter() - start:.0f} s", flush=True)
+    if args.grid and images is not None:
+        from torchvision.utils import save_image
+
+        save_image(images[:64].float() / 255, args.grid, nrow=8, padding=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
