@@ -247,13 +247,13 @@ def stage(workdir: Path, *args: str, check: bool = True) -> int:
 @pytest.fixture(scope="session")
 def sweep(tmp_path_factory) -> tuple[Path, dict]:
     """A finished tiny sweep with every kind of figure: an image dataset, 2-D and 1-D toys,
-    BCE and hinge losses, and one named comparison."""
+    BCE and hinge losses, and two named comparisons (one of images: the early-samples figure)."""
     params = tiny_params()
     variants = params["variants"]
-    params["variants"] = {k: variants[k] for k in ("ns_mlp_digits", "ns_toy_ring8", "ns_toy_gauss1d")}
+    params["variants"] = {k: variants[k] for k in ("mm_mlp_digits", "ns_mlp_digits", "ns_toy_ring8", "ns_toy_gauss1d")}
     params["variants"]["hinge_ring8"] = {**variants["ns_toy_ring8"], "loss": "hinge"}
     params["variants"]["lr_ring8"] = {**variants["ns_toy_ring8"], "lr_g": 1e-3}
-    params["report"]["comparisons"] = [["ns_toy_ring8", "lr_ring8"]]
+    params["report"]["comparisons"] = [["mm_mlp_digits", "ns_mlp_digits"], ["ns_toy_ring8", "lr_ring8"]]
     ws = tmp_path_factory.mktemp("sweep")
     write_params(ws, params)
     for dataset in ("digits", "ring8", "gauss1d"):

@@ -53,6 +53,9 @@ CAPTIONS = {
                  "Jensen-Shannon divergence of the histograms over the modes and an off-mode bin; for gauss1d the "
                  "sliced Wasserstein-1 distance to the true distribution; lower is better) of every saved G against its step: mean "
                  "over seeds with a band of its confidence interval; markers: the G each seed's metrics come from.",
+    "early": "The first saved G (earliest snapshot) of each compared variant's first seed, from the same fixed "
+             "z as the sample figures: a generator that starts saturated or collapsed draws one pattern here "
+             "while the other side already draws the data.",
     "samples": "Real test images or points beside samples of each variant's first seed (the evaluated G), all "
                "drawn from one fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "
                "density N(mean, std) over the histogram.",
@@ -119,6 +122,29 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
     return out
 
 
+def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str, dict], results: Path) -> dict[str, dict]:
+    """Per image dataset with a compared pair: the first saved G (the earliest snapshot) of each
+    compared variant's first seed, from the same fixed z as the sample figures. This is where
+    a saturating loss shows: one pattern while the other side already draws the data."""
+    import torch
+
+    from pipeline_src.training.generator import generate, load_generator, saved_generators, to_uint8
+
+    torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
+    seed = params["train"]["seeds"][0]
+    out: dict[str, dict] = {}
+    for variant in dict.fromkeys(v for pair in params["report"]["comparisons"] for v in pair):
+        dataset = variants[variant]["dataset"]
+        folder = run_dir(variant, seed, results)
+        first = saved_generators(folder)[0]
+        if samples[dataset]["kind"] != "image" or first.parent.name != "snapshots":
+            continue  # points, or no snapshot before the last G
+        g, saved = load_generator(folder, first)
+        early = out.setdefault(dataset, {"kind": "image", "real": samples[dataset]["real"], "generated": {}})
+        early["generated"][f"{variant}, step {saved['step']}"] = to_uint8(generate(g, saved, N_IMAGES, SAMPLE_SEED)).numpy()
+    return out
+
+
 def toy_truth(params: dict, dataset: str) -> dict:
     options = dataset_options(params, dataset)
     return {**options, "centres": toy_data.centres(dataset, options),
@@ -159,7 +185,7 @@ def provenance(params: dict, run_options: list[dict]) -> dict[str, str]:
 
 def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd.DataFrame, steps: pd.DataFrame,
                  summary: pd.DataFrame, baseline: pd.DataFrame, runs: list[dict], samples: dict[str, dict],
-                 level: float) -> list[Figure]:
+                 early: dict[str, dict], level: float) -> list[Figure]:
     """Every figure as PNG + SVG in `folder`; the entries of the HTML page, in page order."""
     plots.use_style()
     colours = plots.variant_colours(list(variants))
@@ -181,6 +207,11 @@ def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd
         made.append((f"samples_{dataset}", f"Samples: {dataset}",
                      plots.sample_panels(dataset, s["kind"], s["real"], s["generated"], colours, truth),
                      CAPTIONS["samples"]))
+    for dataset, s in early.items():
+        labels = {label: colours[label.split(",")[0]] for label in s["generated"]}
+        made.append((f"samples_early_{dataset}", f"Early samples: {dataset}",
+                     plots.sample_panels(dataset, s["kind"], s["real"], s["generated"], labels, {}),
+                     CAPTIONS["early"]))
     made.append(("diagnostics", "Diagnostics", plots.diagnostics_heatmap(flag_counts(runs, list(variants))),
                  CAPTIONS["diagnostics"]))
     entries = []
@@ -206,6 +237,7 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     used = dict.fromkeys(o["dataset"] for o in variants.values())
     references = {d: read_json(reference_files(d, results)["summary"], "reference") for d in used}
     samples = sample_sets(params, variants, {r["variant"]: r for r in runs if r["seed"] == seeds[0]}, results)
+    early = early_sample_sets(params, variants, samples, results)
     level = params["report"]["ci_level"]
     summary = summarise(runs, variants, level)
     baseline = baseline_rows(references)
@@ -216,7 +248,7 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
     files = report_files(results)
     with atomic_dir(files["figures"]) as folder:
-        figures = draw_figures(folder, params, variants, logs, steps, summary, baseline, runs, samples, level)
+        figures = draw_figures(folder, params, variants, logs, steps, summary, baseline, runs, samples, early, level)
     page = render("GAN ablation report", tables, figures, diagnostics_table(diagnostics),
                   provenance(params, run_options), findings)
     atomic_write_bytes(files["csv"], summary.to_csv(index=False, float_format="%.6g").encode())

@@ -18,7 +18,8 @@ from tests.conftest import REPO, stage, tiny_params
 from tests.pipeline.test_train import prepared
 
 ARTIFACTS = REPO / "test-artifacts"
-FIGURES = {"losses", "discriminator", "metrics", "selection", "samples_digits", "samples_ring8", "samples_gauss1d", "diagnostics"}
+FIGURES = {"losses", "discriminator", "metrics", "selection", "samples_digits", "samples_early_digits", "samples_ring8",
+           "samples_gauss1d", "diagnostics"}
 
 
 def test_report_tables_cover_every_variant_and_the_named_comparison(sweep):
@@ -72,14 +73,15 @@ def test_html_report_renders_in_headless_chromium(sweep):
     tables = {t["id"]: t for t in seen["tables"]}
     assert all(t["rows"] > 0 for t in seen["tables"]), seen["tables"]
     # one table per dataset in params order, its variants and the real-vs-real row
-    assert [tables[f"table-{i}"]["rows"] for i in range(3)] == [2, 4, 2]
+    assert [tables[f"table-{i}"]["rows"] for i in range(3)] == [3, 4, 2]
     assert tables["table-diagnostics"]["rows"] == len(params["variants"]) * len(params["train"]["seeds"])
     assert {"git commit", "torch", "seaborn", "training devices"} <= {
         cell for cell in _cells(text, "table-provenance")}
     assert seen["sections"] == ["Results", "Findings beside the literature", "Figures", "Diagnostics per run",
                                 "Provenance"]
-    # findings: gauss1d against its target; ring8's published rows above our three variants; best vs last
-    assert [tables[f"table-finding-{i}"]["rows"] for i in range(3)] == [1, 2 + 3, len(params["variants"])]
+    # findings: gauss1d against its target; ring8's published rows above our three variants; the two digits
+    # variants learn or not; minimax vs non-saturating; best vs last
+    assert [tables[f"table-finding-{i}"]["rows"] for i in range(5)] == [1, 2 + 3, 2, 1, len(params["variants"])]
     shot = browser.screenshot(page, ARTIFACTS / "report-screenshot.png")
     with Image.open(shot) as image:
         assert image.size[0] >= 1000

@@ -74,6 +74,21 @@ def variant_dataset(wc):
     return config["variants"][wc.variant]["dataset"]
 
 
+def run_size(variant):
+    """How much a run computes, for ordering the training jobs only: generator updates x batch x
+    (d_steps + 1) x values per sample (`steps` stands in for a variant set by `epochs`)."""
+    o = variant_options(config, variant)
+    spec = datasets.spec_of(o["dataset"], config["datasets"][o["dataset"]])
+    values = spec.dim if spec.kind == "points" else spec.channels * config["datasets"][o["dataset"]]["side"] ** 2
+    return o["steps"] * o["batch_size"] * (o["d_steps"] + 1) * values
+
+
+def train_priority(wc):
+    """Larger runs first, below every other stage (see rule download): the short ones then fill
+    the last minutes, instead of one long run finishing alone on one core."""
+    return 9 * run_size(wc.variant) / max(run_size(v) for v in VARIANTS)
+
+
 def stamp(stage, name):
     """results/.stamps/{stage}/{name}.json, an input of the job (written by _write_stamps).
 

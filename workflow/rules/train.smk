@@ -19,6 +19,7 @@ rule train:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
         options=lambda wc: variant_options(config, wc.variant),
     threads: lambda wc: variant_options(config, wc.variant)["cpu_threads"]
+    priority: train_priority
     resources:
         gpu=lambda wc: gpu_tokens(variant_options(config, wc.variant)["device"]),
         runtime=job_resource("train", "runtime_min"),
