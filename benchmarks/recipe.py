@@ -28,12 +28,13 @@ N_DIVERSITY = 512  # as train's mode-collapse flag
 Z_SEED = 999  # the fixed z of the scores, apart from training's streams
 
 
-def parse_overrides(pairs: list[str]) -> dict:
+def parse_overrides(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
+    """KEY=VALUE pairs, the values read as YAML."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"override {pair!r}: expected KEY=VALUE")
+            parser.error(f"override {pair!r}: expected KEY=VALUE")
         out[key] = yaml.safe_load(value)
     return out
 
@@ -41,7 +42,8 @@ def parse_overrides(pairs: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from pipeline_src.datasets.prepared import load_prepared
     from pipeline_src.features import compare, open_extractor
-    from pipeline_src.params import load_params
+    from pipeline_src.errors import InputError
+    from pipeline_src.params import read_yaml, validate_params
     from pipeline_src.paths import RESULTS, classifier_files, reference_files
     from pipeline_src.stages.common import variant_options
     from pipeline_src.training.diagnostics import diversity_ratio
@@ -57,8 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)  # as train's default cpu_threads
-    params = load_params()
-    options = {**variant_options(params, args.variant), **parse_overrides(args.overrides)}
+    overrides = parse_overrides(args.overrides, parser)
+    try:  # the overrides go through the schema as an edit of the variant would: bad keys and values exit 2
+        raw = read_yaml("params.yaml")
+        if args.variant not in raw.get("variants", {}):
+            parser.error(f"{args.variant!r} is not a key of `variants` in params.yaml")
+        raw["variants"][args.variant].update(overrides)
+        options = variant_options(validate_params(raw, "params.yaml with the overrides"), args.variant)
+    except InputError as e:
+        parser.error(str(e))
     dataset = options["dataset"]
     x, _, _ = load_prepared(dataset, RESULTS)
     cpu = torch.device("cpu")

@@ -79,3 +79,31 @@ def test_without_r1_the_same_run_collapses(digits, classify):
     threshold = load_params(REPO / "params.yaml")["train"]["diagnostics"]["collapse_diversity"]
     covered, diversity = scores(short_run(digits, r1_weight=0.0), digits, classify)
     assert covered <= 3 and diversity < threshold, (covered, diversity)
+
+
+def test_the_recipe_tool_prints_a_learning_curve_and_the_grid(sweep, tmp_path):
+    """`python -m benchmarks.recipe`, the tool behind README's recipe table, in a finished sweep."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tests.conftest import env_with_venv
+
+    ws, _ = sweep
+    grid = tmp_path / "grid.png"
+    env = {**env_with_venv(), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.recipe", "ns_mlp_digits", "0", "steps=20", "r1_every=1",
+                           "--every", "10", "--grid", str(grid)], cwd=ws, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["10", "20"]
+    assert all("fd_classifier" in line and "classes" in line for line in lines)
+    with Image.open(grid) as image:
+        assert image.size == (8 * 9 + 1, 8 * 9 + 1)  # 8 x 8 digits of 8 px, 1 px apart
+    for arg, message in (("steps", "expected KEY=VALUE"), ("stepz=3", "variants.ns_mlp_digits.stepz: unknown key"),
+                         ("optimizer=rmsprop", "variants.ns_mlp_digits.optimizer: 'rmsprop' is not one of")):
+        bad = subprocess.run([sys.executable, "-m", "benchmarks.recipe", "ns_mlp_digits", "0", arg], cwd=ws, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
