@@ -3,7 +3,9 @@
 Trains a variant of params.yaml with some options overridden (values are YAML: `r1_weight=1.0`,
 `optimizer=adam`) and scores its G every `--every` steps on 2000 samples of one fixed z with the
 dataset's classifier: FD_classifier, classes covered, class KL, and the diversity ratio of the
-mode-collapse flag, beside D(x), D(G(z)) and G's gradient norm of the last log row. This is how the
+mode-collapse flag (of the samples as uint8 images, against a fixed subset of the training split,
+so close to the flag's value, not equal to it), beside D(x), D(G(z)) and G's gradient norm of the
+last log row. This is how the
 recipes in README "Findings" were compared before they went into params.yaml. It needs the
 dataset's prepared data and classifier in the workspace (`snakemake --cores 2
 results/features/digits/reference.npz`); it writes nothing but the sample grid given by `--grid`.
@@ -24,7 +26,6 @@ import torch
 import yaml
 
 N_SCORED = 2000  # generated images per score
-N_DIVERSITY = 512  # as train's mode-collapse flag
 Z_SEED = 999  # the fixed z of the scores, apart from training's streams
 
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline_src.params import read_yaml, validate_params
     from pipeline_src.paths import RESULTS, classifier_files, reference_files
     from pipeline_src.stages.common import variant_options
+    from pipeline_src.stages.train import N_DIVERSITY
     from pipeline_src.training.diagnostics import diversity_ratio
     from pipeline_src.training.loop import Trainer, to_unit_range
 
@@ -54,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("variant")
     parser.add_argument("seed", type=int)
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="variant options to change")
-    parser.add_argument("--every", type=int, default=500, help="steps between scores")
+    parser.add_argument("--every", type=int, default=500, help="steps between scores (at least 1)")
     parser.add_argument("--grid", type=Path, help="write the last G's 64 samples here (PNG)")
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(1)  # as train's default cpu_threads
+    if args.every < 1:
+        parser.error(f"--every: {args.every} is not a positive number of steps")
     overrides = parse_overrides(args.overrides, parser)
     try:  # the overrides go through the schema as an edit of the variant would: bad keys and values exit 2
         raw = read_yaml("params.yaml")
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         options = variant_options(validate_params(raw, "params.yaml with the overrides"), args.variant)
     except InputError as e:
         parser.error(str(e))
+    torch.set_num_threads(options["cpu_threads"])  # as the train stage
     dataset = options["dataset"]
     x, _, _ = load_prepared(dataset, RESULTS)
     cpu = torch.device("cpu")

@@ -144,15 +144,17 @@ def image_table(runs: list[dict], variants: dict[str, dict]) -> Table | None:
             continue
         dataset = options["dataset"]
         covered, kl, fd = (_values(seeds, k) for k in ("classes_covered", "class_kl", "fd_classifier"))
-        collapsed = sum(bool(r.get("mode_collapse")) for r in seeds)
+        collapsed = sum(r.get("mode_collapse") is True for r in seeds)
+        unchecked = sum(r.get("mode_collapse") is None for r in seeds)  # no diversity measured: not shown to learn
         fd_bar = IMAGE_GOAL["fd_classifier"].get(dataset)
-        learns = (len(covered) == len(kl) == len(fd) == len(seeds) and not collapsed
+        learns = (len(covered) == len(kl) == len(fd) == len(seeds) and not collapsed and not unchecked
                   and all(c == r["n_classes"] for c, r in zip(covered, seeds))
-                  and max(kl) <= IMAGE_GOAL["class_kl"] and (fd_bar is None or max(fd) <= fd_bar))
+                  and all(k <= IMAGE_GOAL["class_kl"] for k in kl)  # all(): a NaN fails, where max() could hide it
+                  and (fd_bar is None or all(f <= fd_bar for f in fd)))
         rows.append([dataset, f"{variant} ({options['model']}, {_describe(options)}, {options.get('optimizer', 'adam')})",
                      str(len(seeds)), f"{_fmt(*mean_se(covered))} of {seeds[0]['n_classes']} (min {min(covered):g})",
                      f"{_fmt(*mean_se(kl))} (max {max(kl):.3g})", f"{_fmt(*mean_se(fd))} (max {max(fd):.3g})",
-                     f"{collapsed}/{len(seeds)}", "yes" if learns else "no"])
+                     f"{collapsed}/{len(seeds) - unchecked}", "yes" if learns else "no"])
         if learns:
             bold.add((len(rows) - 1, 7))
     if not rows:
@@ -169,7 +171,8 @@ def image_table(runs: list[dict], variants: dict[str, dict]) -> Table | None:
 def loss_table(runs: list[dict], variants: dict[str, dict], diagnostics: dict[tuple[str, int], dict],
                pairs: list[tuple[str, str]]) -> Table | None:
     """minimax vs non_saturating for each compared pair that differs in that loss: FD_classifier,
-    classes covered and G's early gradient norm (saturation), beside Lucic et al.'s FIDs."""
+    classes covered, G's early gradient norm and the seeds flagged saturated (of those checked),
+    beside Lucic et al.'s FIDs."""
     from scipy import stats
 
     by_key = {(r["variant"], r["seed"]): r for r in runs}
@@ -199,8 +202,8 @@ def loss_table(runs: list[dict], variants: dict[str, dict], diagnostics: dict[tu
                   if v == name and s in seeds and is_number((d.get("grad_norm_g") or {}).get("start"))]
                  for name in (mm, ns)]
         cells.append(" → ".join(_fmt(*mean_se(g)) if g else "–" for g in grads))
-        saturated = [[bool(d.get("saturated")) for (v, s), d in diagnostics.items() if v == name and s in seeds]
-                     for name in (mm, ns)]
+        saturated = [[d["saturated"] for (v, s), d in diagnostics.items()
+                      if v == name and s in seeds and d.get("saturated") is not None] for name in (mm, ns)]
         cells.append(" → ".join(f"{sum(f)}/{len(f)}" for f in saturated))
         published = PUBLISHED_MM_NS.get(dataset)
         cells.append(f"FID {published[0]} → {published[1]}" if published else

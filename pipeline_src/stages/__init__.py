@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 _COMMON = (
     "pipeline_src/params.py", "pipeline_src/io.py", "pipeline_src/errors.py", "pipeline_src/paths.py",
-    "pipeline_src/datasets/__init__.py", "pipeline_src/stages/common.py",
+    "pipeline_src/datasets/__init__.py", "pipeline_src/stages/common.py", "pipeline_src/training/__init__.py",
 )
 
 
@@ -70,7 +70,7 @@ register(Stage(
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
     _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/devices.py", "pipeline_src/datasets/prepared.py",
-               "pipeline_src/progress.py", "pipeline_src/training/__init__.py",
+               "pipeline_src/progress.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/losses.py",
                "pipeline_src/training/loop.py", "pipeline_src/training/diagnostics.py",
                "pipeline_src/training/samples.py"),
@@ -84,7 +84,7 @@ register(Stage(
                "pipeline_src/metrics/images.py", "pipeline_src/features/__init__.py",
                "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",
                "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
-               "pipeline_src/training/__init__.py", "pipeline_src/training/networks.py",
+               "pipeline_src/training/networks.py",
                "pipeline_src/training/loop.py", "pipeline_src/training/generator.py"),
 ))
 register(Stage(
@@ -93,7 +93,7 @@ register(Stage(
     "pipeline_src.stages.report",
     _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py",
                "pipeline_src/report/findings.py", "pipeline_src/report/figures.py", "pipeline_src/report/html.py", "pipeline_src/metrics/__init__.py",
-               "pipeline_src/training/__init__.py", "pipeline_src/training/generator.py",
+               "pipeline_src/training/generator.py",
                "pipeline_src/training/networks.py", "pipeline_src/training/loop.py",
                "pipeline_src/datasets/prepared.py", "pipeline_src/datasets/toys.py"),
 ))

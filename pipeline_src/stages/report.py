@@ -5,8 +5,9 @@ Writes summary.csv, summary.md, comparisons.csv (tables), figures/*.png + *.svg
 diagnostics, provenance). Reads every run's metrics file, its steps CSV
 (the selection score of every saved G), log.csv and diagnostics.json, each
 dataset's reference.json (the real-vs-real baseline), the test split of each
-dataset and the first seed's evaluated generator of each variant (the sample
-figures: the same saved G the metrics come from). Tables come from pipeline_src.report.tables, figures from
+dataset, the first seed's evaluated generator of each variant (the sample
+figures: the same saved G the metrics come from) and, for each compared pair on
+images, both sides' earliest shared snapshot (the early-samples figure). Tables come from pipeline_src.report.tables, figures from
 pipeline_src.report.figures: pure functions of what is read here.
 """
 
@@ -123,9 +124,10 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
 
 
 def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str, dict], results: Path) -> dict[str, dict]:
-    """Per image dataset with a compared pair: the first saved G (the earliest snapshot) of each
-    compared variant's first seed, from the same fixed z as the sample figures. This is where
-    a saturating loss shows: one pattern while the other side already draws the data."""
+    """Per image dataset with a compared pair: both sides' G at the earliest snapshot step they share
+    (first seed, the same fixed z as the sample figures). This is where a saturating loss shows:
+    one pattern while the other side already draws the data. A pair without a shared snapshot
+    step is left out (a panel of one side alone would compare nothing)."""
     import torch
 
     from pipeline_src.training.generator import generate, load_generator, saved_generators, to_uint8
@@ -133,15 +135,20 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
     torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     seed = params["train"]["seeds"][0]
     out: dict[str, dict] = {}
-    for variant in dict.fromkeys(v for pair in params["report"]["comparisons"] for v in pair):
-        dataset = variants[variant]["dataset"]
-        folder = run_dir(variant, seed, results)
-        first = saved_generators(folder)[0]
-        if samples[dataset]["kind"] != "image" or first.parent.name != "snapshots":
-            continue  # points, or no snapshot before the last G
-        g, saved = load_generator(folder, first)
+    for pair in params["report"]["comparisons"]:
+        dataset = variants[pair[0]]["dataset"]
+        if variants[pair[1]]["dataset"] != dataset or samples[dataset]["kind"] != "image":
+            continue
+        snapshots = {v: {p.stem: p for p in saved_generators(run_dir(v, seed, results)) if p.parent.name == "snapshots"}
+                     for v in pair}
+        shared = sorted(set(snapshots[pair[0]]) & set(snapshots[pair[1]]), key=lambda stem: int(stem[5:]))
+        if not shared:
+            continue
         early = out.setdefault(dataset, {"kind": "image", "real": samples[dataset]["real"], "generated": {}})
-        early["generated"][f"{variant}, step {saved['step']}"] = to_uint8(generate(g, saved, N_IMAGES, SAMPLE_SEED)).numpy()
+        for variant in pair:
+            g, saved = load_generator(run_dir(variant, seed, results), snapshots[variant][shared[0]])
+            early["generated"][f"{variant}, step {saved['step']}"] = to_uint8(
+                generate(g, saved, N_IMAGES, SAMPLE_SEED)).numpy()
     return out
 
 

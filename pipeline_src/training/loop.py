@@ -169,7 +169,7 @@ class Trainer:
         o = self.options
         return o["r1_weight"] > 0 and (self.step * o["d_steps"] + index) % o["r1_every"] == 0
 
-    def d_step(self, r1_due: bool = False) -> None:
+    def d_step(self, r1_due: bool) -> None:
         o, loss_kind = self.options, self.options["loss"]
         real = self.real_batch()
         if o["reuse_fake"]:  # keep G's graph: the G update backpropagates through this batch

@@ -21,7 +21,6 @@ from torch import nn
 from pipeline_src.training import DCGAN_SIDES
 
 
-
 class MLPGenerator(nn.Module):
     def __init__(self, z_dim: int, shape: tuple[int, ...], final: nn.Module | None = None):
         super().__init__()

@@ -27,6 +27,15 @@ STEPS = 500
 N_SAMPLES = 500  # generated digits scored
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as the train stage's default, and the process's own count back afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def digits():
     x, y = read_digits_csv(resources.files("sklearn.datasets.data") / "digits.csv.gz")
@@ -34,13 +43,12 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def classify(digits):
+def classify(digits, one_thread):
     """A small CNN on all 1797 digits (not the pipeline's stage: a test of the GAN, not of it)."""
     from pipeline_src.features.classifier import classify as run_classifier, train_classifier
 
     x, y = digits
     options = {"steps": 300, "batch_size": 128, "lr": 1e-3, "width": 16, "feature_dim": 64, "shift": 0}
-    torch.set_num_threads(1)
     model = train_classifier(x, y, 10, options, seed=0, device=torch.device("cpu"))
     _, labels = run_classifier(model, x, 500, torch.device("cpu"))
     assert (labels.numpy() == y.numpy()).mean() > 0.9  # else the class counts below mean little
@@ -52,7 +60,6 @@ def short_run(digits, **overrides) -> torch.Tensor:
     options = variant_options(load_params(REPO / "params.yaml"), "ns_mlp_digits")
     options.update(steps=STEPS, **overrides)
     x = digits[0][torch.randperm(len(digits[0]), generator=torch.Generator().manual_seed(0))[:N_IMAGES]]
-    torch.set_num_threads(1)
     trainer = Trainer(options, x, seed=0, device=torch.device("cpu"))
     for _ in range(STEPS):
         trainer.train_step()

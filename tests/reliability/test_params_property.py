@@ -18,7 +18,6 @@ from pipeline_src.training.networks import build_networks
 from tests.conftest import default_params
 
 DEFAULTS = default_params()
-DEFAULTS["datasets"]["digits"]["side"] = 16  # so that a dcgan variant is valid too
 DEFAULTS["variants"]["dc_digits"] = {"dataset": "digits", "model": "dcgan", "loss": "wgan_gp"}
 
 

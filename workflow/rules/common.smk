@@ -75,8 +75,10 @@ def variant_dataset(wc):
 
 
 def run_size(variant):
-    """How much a run computes, for ordering the training jobs only: generator updates x batch x
-    (d_steps + 1) x values per sample (`steps` stands in for a variant set by `epochs`)."""
+    """A rough size of a run, for ordering the training jobs only (never for results): the values
+    its networks see, generator updates x batch x (d_steps + 1) x values per sample. It ignores the
+    networks' own cost, and `steps` stands in for a variant set by `epochs` (n_train is not known
+    before prepare)."""
     o = variant_options(config, variant)
     spec = datasets.spec_of(o["dataset"], config["datasets"][o["dataset"]])
     values = spec.dim if spec.kind == "points" else spec.channels * config["datasets"][o["dataset"]]["side"] ** 2
@@ -84,8 +86,8 @@ def run_size(variant):
 
 
 def train_priority(wc):
-    """Larger runs first, below every other stage (see rule download): the short ones then fill
-    the last minutes, instead of one long run finishing alone on one core."""
+    """Larger runs first, below every other stage (why the others come first: the download rule).
+    The short runs then fill the last minutes, instead of one long run finishing alone on one core."""
     return 9 * run_size(wc.variant) / max(run_size(v) for v in VARIANTS)
 
 
