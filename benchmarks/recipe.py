@@ -6,7 +6,7 @@ dataset's classifier: FD_classifier, classes covered, class KL, and the diversit
 mode-collapse flag (of the samples as uint8 images, against a fixed subset of the training split,
 so close to the flag's value, not equal to it), beside D(x), D(G(z)) and G's gradient norm of the
 last log row. This is how the
-recipes in README "Findings" were compared before they went into params.yaml. It needs the
+recipes in docs/image-recipes.md were compared before they went into params.yaml. It needs the
 dataset's prepared data and classifier in the workspace (`snakemake --cores 2
 results/features/digits/reference.npz`); it writes nothing but the sample grid given by `--grid`.
 
@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
@@ -45,10 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline_src.features import compare, open_extractor
     from pipeline_src.errors import InputError
     from pipeline_src.params import read_yaml, validate_params
-    from pipeline_src.paths import RESULTS, classifier_files, reference_files
+    from pipeline_src.paths import RESULTS, classifier_files
+    from pipeline_src.stages.reference import load_reference
     from pipeline_src.stages.common import variant_options
     from pipeline_src.stages.train import N_DIVERSITY
     from pipeline_src.training.diagnostics import diversity_ratio
+    from pipeline_src.training.generator import to_uint8
     from pipeline_src.training.loop import Trainer, to_unit_range
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.recipe", description=__doc__,
@@ -77,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu = torch.device("cpu")
     extractor = open_extractor("classifier", classifier_path=classifier_files(dataset, RESULTS)["weights"],
                                batch_size=500, device=cpu)
-    arrays = np.load(reference_files(dataset, RESULTS)["arrays"])
-    reference = {k.split(".", 1)[1]: arrays[k] for k in arrays.files if k.startswith("classifier.")}
+    reference = load_reference(dataset, RESULTS)[0]["classifier"]
     trainer = Trainer(options, x, args.seed, cpu)
     z = trainer.sample_z(N_SCORED, torch.Generator().manual_seed(Z_SEED))
     real = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))[:N_DIVERSITY]]
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         g = trainer.generator_for_eval()
         g.eval()
         with torch.no_grad():
-            images = ((g(z).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+            images = to_uint8(g(z))
         g.train()
         m = compare("classifier", extractor(images), reference)
         div = diversity_ratio(to_unit_range(images[:N_DIVERSITY]).numpy(), to_unit_range(real).numpy())

@@ -54,9 +54,9 @@ CAPTIONS = {
                  "Jensen-Shannon divergence of the histograms over the modes and an off-mode bin; for gauss1d the "
                  "sliced Wasserstein-1 distance to the true distribution; lower is better) of every saved G against its step: mean "
                  "over seeds with a band of its confidence interval; markers: the G each seed's metrics come from.",
-    "early": "The first saved G (earliest snapshot) of each compared variant's first seed, from the same fixed "
-             "z as the sample figures: a generator that starts saturated or collapsed draws one pattern here "
-             "while the other side already draws the data.",
+    "early": "Both sides of each compared pair at the earliest snapshot step they share (first seed, the same "
+             "fixed z as the sample figures): a generator that starts saturated or collapsed draws one pattern "
+             "here while the other side already draws the data.",
     "samples": "Real test images or points beside samples of each variant's first seed (the evaluated G), all "
                "drawn from one fixed z. Toys: circles mark the true modes with the high-quality radius; gauss1d: the target "
                "density N(mean, std) over the histogram.",
@@ -141,7 +141,7 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
             continue
         snapshots = {v: {p.stem: p for p in saved_generators(run_dir(v, seed, results)) if p.parent.name == "snapshots"}
                      for v in pair}
-        shared = sorted(set(snapshots[pair[0]]) & set(snapshots[pair[1]]), key=lambda stem: int(stem[5:]))
+        shared = [stem for stem in snapshots[pair[0]] if stem in snapshots[pair[1]]]  # in step order
         if not shared:
             continue
         early = out.setdefault(dataset, {"kind": "image", "real": samples[dataset]["real"], "generated": {}})

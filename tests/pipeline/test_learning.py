@@ -19,6 +19,7 @@ from pipeline_src.metrics.images import class_coverage
 from pipeline_src.params import load_params
 from pipeline_src.stages.common import variant_options
 from pipeline_src.training.diagnostics import diversity_ratio
+from pipeline_src.training.generator import to_uint8
 from pipeline_src.training.loop import Trainer, to_unit_range
 from tests.conftest import REPO
 
@@ -66,7 +67,7 @@ def short_run(digits, **overrides) -> torch.Tensor:
     g = trainer.generator_for_eval().eval()
     with torch.no_grad():
         images = g(trainer.sample_z(N_SAMPLES, torch.Generator().manual_seed(1)))
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return to_uint8(images)
 
 
 def scores(images, digits, classify) -> tuple[int, float]:
