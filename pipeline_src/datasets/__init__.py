@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline_src.errors import InputError
+
 DIGIT_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -126,6 +128,19 @@ def raw_files(spec: DatasetSpec) -> tuple[RawFile, ...]:
         members[f"{CIFAR10.base_folder}/{CIFAR10.meta['filename']}"] = CIFAR10.meta["md5"]
         return (RawFile(CIFAR10.filename, CIFAR10.tgz_md5, members),)
     return spec.raw_files
+
+
+def pinned_raw_files(name: str, spec: DatasetSpec, options: dict) -> tuple[RawFile, ...]:
+    """The raw files of a downloaded dataset with the md5s they must have: the published ones,
+    or those of `datasets.<name>.checksums`. `download` checks what it fetches against them and
+    `prepare` checks raw/ again, since raw/ may come from a DVC remote or another workspace."""
+    files = raw_files(spec)
+    if "checksums" not in options:
+        return files
+    missing = [raw.name for raw in files if raw.name not in options["checksums"]]
+    if missing:
+        raise InputError(f"datasets.{name}.checksums: no md5 given for {missing[0]}")
+    return tuple(RawFile(raw.name, options["checksums"][raw.name]) for raw in files)
 
 
 def torchvision_mirrors(spec: DatasetSpec) -> list[str]:

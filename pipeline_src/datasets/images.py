@@ -46,6 +46,30 @@ def read_digits_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers only. CIFAR-10 is published as pickles; refusing
+    every other global means a tampered batch cannot run code (pickle calls what a file names)."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}  # protocol 2 spells bytes so
+    ALLOWED |= {(f"numpy.{core}.{module}", name) for core in ("core", "_core")  # numpy 1 and 2 spellings
+                for module, name in (("multiarray", "_reconstruct"), ("numeric", "_frombuffer"))}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed (only numpy arrays, lists, dicts, bytes, numbers)")
+
+
+def _load_batch(data: bytes, where: str) -> dict:
+    try:
+        batch = _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except Exception as e:  # a damaged or foreign pickle: refuse it by name, whatever pickle's error
+        raise InputError(f"{where}: not a CIFAR-10 batch ({e.__class__.__name__}: {str(e)[:120]})") from None
+    if not isinstance(batch, dict) or not {"data", "labels"} <= batch.keys():
+        raise InputError(f"{where}: not a CIFAR-10 batch (expected a dict with 'data' and 'labels')")
+    return batch
+
+
 def read_cifar10_tar(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """cifar-10-python.tar.gz -> {"train": (x, y), "test": (x, y)}, x (N, 3, 32, 32) uint8."""
     batches: dict[str, dict] = {}
@@ -53,8 +77,7 @@ def read_cifar10_tar(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray
         for member in tar.getmembers():
             name = member.name.rsplit("/", 1)[-1]
             if member.isfile() and (name.startswith("data_batch_") or name == "test_batch"):
-                # The archive passed its md5 in `download`; pickle is the published format.
-                batches[name] = pickle.load(io.BytesIO(tar.extractfile(member).read()), encoding="latin1")
+                batches[name] = _load_batch(tar.extractfile(member).read(), f"{path}:{member.name}")
     train_names = sorted(n for n in batches if n.startswith("data_batch_"))
     if not train_names or "test_batch" not in batches:
         raise InputError(f"{path}: expected data_batch_* and test_batch inside, found {sorted(batches)}")

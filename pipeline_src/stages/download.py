@@ -66,11 +66,7 @@ def download(name: str, params: dict, results: Path = RESULTS) -> Path:
             fetch_options = FetchOptions(**params["download"])
             mirrors = expand_mirrors(options["mirrors"], datasets.torchvision_mirrors(spec))
             files, note = {}, "mirrors tried in order: " + ", ".join(mirrors)
-            for raw in datasets.raw_files(spec):
-                if "checksums" in options:
-                    if raw.name not in options["checksums"]:
-                        raise InputError(f"datasets.{name}.checksums: no md5 given for {raw.name}")
-                    raw = datasets.RawFile(raw.name, options["checksums"][raw.name])
+            for raw in datasets.pinned_raw_files(name, spec, options):
                 source = fetch(raw, mirrors, tmp, fetch_options, log=log)
                 files[raw.name] = {"source": source, "md5": raw.md5}
         for fname, entry in files.items():

@@ -8,6 +8,7 @@ byte-identical files; meta.json records their sha256, shape, classes and source.
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 import pipeline_src
 from pipeline_src import datasets
 from pipeline_src.datasets import folder, images, toys
+from pipeline_src.download import verify
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
@@ -43,6 +45,28 @@ def read_manifest(name: str, results: Path) -> dict:
             raise InputError(f"{f}: sha256 {sha} differs from {entry['sha256']} in {path}; "
                              f"the file is corrupt: delete {folder} and rerun download")
     return manifest
+
+
+def check_pinned(name: str, options: dict, results: Path) -> None:
+    """Check raw/ against the checksums pinned in the code (or in params), not only against its own
+    manifest: a raw/ pulled from a DVC remote or copied from elsewhere is read by prepare, and a
+    format like CIFAR-10's pickles must be the published bytes before it is opened."""
+    spec = datasets.spec_of(name, options)
+    folder = raw_dir(name, results)
+    if spec.kind == "points" or datasets.is_folder(options):
+        return  # nothing downloaded: drawn by prepare, or the user's own images
+    if name == "digits":
+        def check(f: Path) -> str | None:
+            sha = file_digest(f)
+            return None if sha == datasets.DIGITS_CSV_SHA256 else f"sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256}"
+        pinned = {"digits.csv.gz": check}
+    else:
+        pinned = {raw.name: functools.partial(verify, raw=raw) for raw in datasets.pinned_raw_files(name, spec, options)}
+    for fname, check in pinned.items():
+        f = folder / fname
+        problem = check(f) if f.is_file() else "missing"
+        if problem:
+            raise InputError(f"{f}: {problem}; it is not the published file: delete {folder} and rerun download")
 
 
 def _check_pairs(name: str, splits: dict[str, Split]) -> None:
@@ -146,6 +170,7 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
     options = dataset_options(params, name)
     seed = params["prepare"]["seed"]
     manifest = read_manifest(name, results)
+    check_pinned(name, options, results)
     write_stamp("prepare", name, job_options("prepare", params, name), results)  # before any output
     splits, classes = build(name, raw_dir(name, results), options, seed, manifest)
     out = prepared_files(name, results)

@@ -80,7 +80,7 @@ class Run:
             return False
         fix = (f"it is not used; delete it to start this run over from step 0 (rm {self.resume_path}), "
                "or put back an intact copy to resume")
-        saved = load_torch_file(self.resume_path, fix, weights_only=False, map_location="cpu")  # RNG states stay CPU
+        saved = load_torch_file(self.resume_path, fix, map_location="cpu")  # RNG states must stay CPU tensors
         if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
             raise InputError(f"{self.resume_path}: not a resumable checkpoint of this pipeline; {fix}")
         if saved.get("fingerprint") != fp:
@@ -95,7 +95,7 @@ class Run:
         return True
 
     def restore_last_good(self) -> None:
-        saved = torch.load(self.resume_path, weights_only=False, map_location="cpu")  # RNG states must stay CPU tensors
+        saved = torch.load(self.resume_path, weights_only=True, map_location="cpu")  # RNG states must stay CPU tensors
         bad_rows = self.trainer.rows[len(saved["state"]["rows"]):]
         self.trainer.load_state_dict(saved["state"])
         self.trainer.rows.extend(bad_rows)  # keep the rows that showed the divergence

@@ -109,6 +109,18 @@ def lr_factor(options: dict, step: int, total: int) -> float:
     return 1.0 if step < start else 1.0 - (step - start) / (total - start)
 
 
+def _numpy_state_as_tensor(state: tuple) -> tuple:
+    """numpy's legacy RNG state with its key array as a tensor, so that a checkpoint holds only
+    types `torch.load(weights_only=True)` admits: a resume file from elsewhere cannot run code."""
+    kind, keys, pos, has_gauss, cached = state
+    return kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)
+
+
+def _numpy_state_from_tensor(state: tuple) -> tuple:
+    kind, keys, pos, has_gauss, cached = state
+    return kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached
+
+
 @dataclass
 class Trainer:
     """One (variant, seed) run. `options` are the resolved variant options."""
@@ -293,7 +305,7 @@ class Trainer:
                 "generator": self.gen.get_state(),
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "numpy": np.random.get_state(),
+                "numpy": _numpy_state_as_tensor(np.random.get_state()),
                 "python": random.getstate(),
             },
         }
@@ -316,5 +328,5 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
-        np.random.set_state(rng["numpy"])
+        np.random.set_state(_numpy_state_from_tensor(rng["numpy"]))
         random.setstate(rng["python"])
