@@ -9,6 +9,8 @@ with the dotted key path, e.g. ``variants.ns_mlp.loss: 'nonsat' is not one of [.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
 
 TOY_MODELS = ("toy_mlp",)
+MAX_YAML_VALUES = 100_000  # values after expanding YAML aliases (params.yaml has about 600): refuses "billion laughs"
+MAX_YAML_DEPTH = 64        # nesting of mappings and lists (params.yaml nests 4 deep)
+MAX_MESSAGE = 300          # characters of one problem message: a huge value is cut, not printed whole
 
 
 class ParamsError(InputError):
@@ -42,6 +47,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool, type(None))):  # `? [a, b]`: a list cannot be a key
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a name, not a {type(key).__name__}", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None,
@@ -55,16 +63,58 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _check_size(node: yaml.Node) -> None:
+    """Refuse a document whose aliases expand beyond MAX_YAML_VALUES values or that nests deeper
+    than MAX_YAML_DEPTH, before anything is built from it (an alias names a node it shares,
+    so the expanded size is counted once per distinct node)."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if depth > MAX_YAML_DEPTH:
+            raise yaml.YAMLError(f"nested more than {MAX_YAML_DEPTH} levels deep (line {n.start_mark.line + 1})")
+        if id(n) not in sizes:
+            children = [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else (
+                n.value if isinstance(n, yaml.SequenceNode) else [])
+            sizes[id(n)] = 1 + sum(size(c, depth + 1) for c in children)
+            if sizes[id(n)] > MAX_YAML_VALUES:
+                raise yaml.YAMLError(f"aliases expand to more than {MAX_YAML_VALUES} values "
+                                     f"(line {n.start_mark.line + 1}); write the values out")
+        return sizes[id(n)]
+
+    size(node, 0)
+
+
 def read_yaml(path: str | Path) -> Any:
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ParamsError(str(path), [f"not UTF-8 text (byte {e.start}: {e.reason})"]) from None
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
     except yaml.YAMLError as e:
-        raise ParamsError(str(path), [f"not valid YAML: {e}"]) from None
+        raise ParamsError(str(path), [_short(f"not valid YAML: {e}")]) from None
+    except RecursionError:  # PyYAML composes recursively: thousands of levels exhaust the stack first
+        raise ParamsError(str(path), [f"not valid YAML: nested more than {MAX_YAML_DEPTH} levels deep"]) from None
+    finally:
+        loader.dispose()
+
+
+def _short(message: str) -> str:
+    """The message with its middle cut out when long: the key path leads and the reason ends it."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    half = (MAX_MESSAGE - 5) // 2
+    return message[:half] + " ... " + message[-half:]
 
 
 def load_schema() -> dict:
@@ -77,7 +127,7 @@ def _key_path(parts) -> str:
 
 def _default_filling_validator(schema: dict):
     """Draft 2020-12 validator that also writes `default` values into the instance."""
-    from jsonschema import Draft202012Validator, validators
+    from jsonschema import Draft202012Validator, ValidationError, validators
 
     base_properties = Draft202012Validator.VALIDATORS["properties"]
 
@@ -88,7 +138,13 @@ def _default_filling_validator(schema: dict):
                     instance[name] = copy.deepcopy(sub["default"])
         yield from base_properties(validator, properties, instance, schema)
 
-    cls = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})
+    def whole_pattern(validator, pattern, instance, schema):
+        # jsonschema uses re.search, whose `$` also matches before a final newline: a name "vx\n"
+        # passed, and split the shell commands it went into. The whole string must match.
+        if validator.is_type(instance, "string") and not re.fullmatch(pattern.removeprefix("^").removesuffix("$"), instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    cls = validators.extend(Draft202012Validator, {"properties": properties_with_defaults, "pattern": whole_pattern})
     return cls(schema)
 
 
@@ -122,6 +178,25 @@ def _unregistered_dataset(error) -> bool:
             and isinstance(error.instance, dict) and "folder" not in error.instance)
 
 
+def value_problems(node: Any, where: list | None = None) -> list[str]:
+    """What no schema keyword catches: NaN and infinity, which every minimum and maximum accepts
+    (NaN compares false), and mapping keys that are not strings (YAML's `1:`, `true:`)."""
+    where = where or []
+    if isinstance(node, dict):
+        problems = []
+        for key, value in node.items():
+            if isinstance(key, str):
+                problems += value_problems(value, where + [key])
+            else:
+                problems.append(_short(f"{_key_path(where)}: the key {key!r} is not a name; quote it or rename it"))
+        return problems
+    if isinstance(node, list):
+        return [p for i, value in enumerate(node) for p in value_problems(value, where + [i])]
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"{_key_path(where)}: {node} is not a finite number"]
+    return []
+
+
 def schema_problems(params: Any, schema: dict | None = None) -> list[str]:
     """Validate (and fill defaults into) `params`; return one message per problem."""
     schema = schema if schema is not None else load_schema()
@@ -138,7 +213,7 @@ def schema_problems(params: Any, schema: dict | None = None) -> list[str]:
         elif error.validator == "required":
             problems.append(f"{_key_path(error.absolute_path)}: {error.message}")
         else:
-            problems.append(f"{_key_path(error.absolute_path)}: {error.message}")
+            problems.append(_short(f"{_key_path(error.absolute_path)}: {error.message}"))
     return list(dict.fromkeys(problems))  # allOf branches may report a key twice
 
 
@@ -189,9 +264,13 @@ def reference_problems(params: dict) -> list[str]:
                 f"but datasets.{dname}.side is {side}"
             )
     for i, (a, b) in enumerate(params["report"]["comparisons"]):
-        for name in (a, b):
-            if name not in params["variants"]:
-                problems.append(f"report.comparisons.{i}: {name!r} is not a key of `variants`")
+        missing = [name for name in (a, b) if name not in params["variants"]]
+        problems += [f"report.comparisons.{i}: {name!r} is not a key of `variants`" for name in missing]
+        if a == b:
+            problems.append(f"report.comparisons.{i}: compares {a!r} with itself")
+        elif not missing and params["variants"][a]["dataset"] != params["variants"][b]["dataset"]:
+            problems.append(f"report.comparisons.{i}: {a!r} trains on {params['variants'][a]['dataset']} and "
+                            f"{b!r} on {params['variants'][b]['dataset']}; a paired comparison needs one dataset")
     return problems
 
 
@@ -203,7 +282,9 @@ def validate_params(raw: Any, source: str = "params.yaml") -> dict:
         for name, options in params["datasets"].items():
             if options is None:
                 params["datasets"][name] = {}
-    problems = schema_problems(params)
+    problems = value_problems(params)
+    if not problems:
+        problems = schema_problems(params)
     if not problems:
         problems = reference_problems(params)
     if problems:
