@@ -73,12 +73,16 @@ def job_options(stage: str, params: dict, name: str) -> dict:
 def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     """Record the params a job runs with, unless its stamp already records them.
 
-    Stages call it before writing any output, and the Snakefile at DAG time.
-    Each rewrite carries a fresh token, so the stamp's content changes even when
-    the params go back to values Snakemake has seen (Snakemake skips an input
-    that is newer than the outputs if its checksum equals the recorded one).
+    Stages call it before writing any output, and the Snakefile at DAG time. Each rewrite
+    that replaces a stamp carries a fresh token, so the stamp's content changes even when the
+    params go back to values Snakemake has seen (Snakemake skips an input that is newer than
+    the outputs if its checksum equals the recorded one). A first stamp's token is a hash of
+    the options instead: DVC deletes its outputs, this stamp among them, before it runs a
+    stage, and the stamp the stage then writes must be the bytes Snakemake wrote for the
+    same params, or Snakemake would rerun jobs whose params did not change.
     Returns whether it wrote.
     """
+    import hashlib
     import json
     import os
     import time
@@ -89,9 +93,11 @@ def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     path = params_stamp(stage, name, results)
     wanted = json.loads(to_json(options))  # as it reads back from the file
     try:
-        if json.loads(path.read_text()).get("options") == wanted:
+        old = json.loads(path.read_text())
+        if old.get("options") == wanted:
             return False
+        token = f"{time.time_ns()}-{os.getpid()}"
     except (OSError, ValueError, AttributeError):
-        pass
-    atomic_write_json(path, {"options": wanted, "token": f"{time.time_ns()}-{os.getpid()}"})
+        token = hashlib.sha256(to_json(wanted).encode()).hexdigest()[:16]
+    atomic_write_json(path, {"options": wanted, "token": token})
     return True
