@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -43,13 +44,30 @@ def _cannot_write(path: Path, e: OSError) -> OSError:
     return OSError(e.errno, f"{path}: cannot write ({e.strerror or e}); the previous version, if any, is kept")
 
 
+def sweep_leftovers(path: Path) -> None:
+    """Remove what a killed writer of `path` left beside it: `.{name}.XXXXXXXX.tmp` (a file or a
+    folder being written) and `.{name}.XXXXXXXX.old` (a folder being replaced), named by mkstemp
+    and mkdtemp. One job owns each output, so any such file is a dead writer's; under
+    results/data one would change DVC's hash of the folder and retrain every run."""
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
+    if not path.parent.is_dir():
+        return
+    for p in path.parent.iterdir():
+        if leftover.fullmatch(p.name):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, shared: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` on success.
 
-    On any exception the temporary file is removed and `path` is untouched.
+    On any exception the temporary file is removed and `path` is untouched. Leftovers of
+    an earlier, killed writer are removed first, unless `path` is `shared`: written by
+    whichever job needs it first (the feature cache), so another job may be writing it now.
     """
     path = Path(path)
+    if not shared:
+        sweep_leftovers(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -72,8 +90,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, shared: bool = False) -> None:
+    with atomic_path(path, shared) as tmp:
         tmp.write_bytes(data)
 
 
@@ -169,6 +187,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     so at every instant `path` is either absent, the old folder or the new one.
     """
     path = Path(path)
+    sweep_leftovers(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())

@@ -75,7 +75,7 @@ def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str
             log(f"reference: {extractor.name} features of {split} read from cache {path}")
             return saved, {**key_parts, "key": key}
     outputs = extractor(images)
-    atomic_write_bytes(path, npz_bytes(outputs))
+    atomic_write_bytes(path, npz_bytes(outputs), shared=True)  # another job may be computing the same entry
     return outputs, {**key_parts, "key": key}
 
 
