@@ -49,6 +49,11 @@ def list_images(root: Path, where: str) -> tuple[list[str], list[Path], list[int
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 raise InputError(f"{path}: not an image file (expected one of {', '.join(IMAGE_SUFFIXES)}; "
                                  f"remove it or move it out of {root})")
+        inside = root.resolve()
+        for path in [root / cls, *found]:  # a link may point anywhere: its target would be copied into raw/
+            if not path.resolve().is_relative_to(inside):
+                raise InputError(f"{path}: a link to {path.resolve()}, outside {root}; copy the file into the "
+                                 f"folder instead ({where})")
         if not found:
             raise InputError(f"{root / cls}: class folder without images ({where})")
         files += found

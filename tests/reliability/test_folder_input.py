@@ -86,3 +86,23 @@ def test_a_missing_folder_is_refused_naming_the_key(tmp_path, run_stage):
     err = fails(run_stage, tmp_path, "download")
     assert "datasets.shapes.folder" in err and str(tmp_path / "nowhere") in err
     assert outputs(tmp_path) == []
+
+
+def test_links_out_of_the_folder_are_refused_and_links_inside_it_are_followed(tmp_path, run_stage):
+    """`download` copies the folder into raw/, which `dvc push` shares: a link to a file outside
+    (here a stand-in for /etc/passwd) must not take that file along."""
+    write_folder(tmp_path / "images")
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not for sharing")
+    link = tmp_path / "images/squares/img99.png"
+    link.symlink_to(secret)
+    write_params(tmp_path, folder_params(tmp_path / "images"))
+    err = fails(run_stage, tmp_path, "download")
+    assert f"{link}: a link to {secret}, outside {tmp_path / 'images'}" in err
+    assert outputs(tmp_path) == []
+
+    link.unlink()
+    link.symlink_to(tmp_path / "images/squares/img00.png")  # inside the folder: followed
+    run_stage(tmp_path, "download", "--dataset", "shapes")
+    assert (tmp_path / "results/data/shapes/raw/images/squares/img99.png").read_bytes() == \
+        (tmp_path / "images/squares/img00.png").read_bytes()
