@@ -47,6 +47,15 @@ def variant_options(params: dict, variant: str) -> dict:
     return options
 
 
+def fingerprint(options: dict, seed: int, data_sha256: str) -> str:
+    """Who a run is: its variant options, seed and training data. A resumable checkpoint must
+    match it to be resumed, and every saved G records it, so that `evaluate` scores only a G
+    of the run that params.yaml describes."""
+    from pipeline_src.io import bytes_digest
+
+    return bytes_digest(json.dumps({"options": options, "seed": seed, "data": data_sha256}, sort_keys=True).encode())
+
+
 def job_options(stage: str, params: dict, name: str) -> dict:
     """The params one job depends on: what its stamp records and what the Snakemake
     rule passes as `params:` (one definition for the stage, the Snakefile and the stamp).

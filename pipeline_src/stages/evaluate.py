@@ -33,17 +33,18 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
 from pipeline_src.datasets import toys as toy_data
+from pipeline_src.datasets.prepared import read_meta
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
-from pipeline_src.stages.common import job_options, log, print_options, variant_options, write_stamp
+from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.stages.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS
-from pipeline_src.training.generator import (expected_record, generate, load_generator, saved_generators,
+from pipeline_src.training.generator import (expected_record, generate, load_generator, rerun_hint, saved_generators,
                                               to_uint8)
-from pipeline_src.training.loop import resolve_device
+from pipeline_src.training.loop import resolve_device, resolved_steps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,7 +180,14 @@ def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
 def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     folder = run_dir(variant, seed, results)
     # a missing, broken or foreign generator fails before any output
-    load_generator(folder, expected=expected_record(variant_options(params, variant)))
+    run_options = variant_options(params, variant)
+    meta = read_meta(run_options["dataset"], results)
+    _, last = load_generator(folder, expected=expected_record(run_options, fingerprint(
+        run_options, seed, meta["sha256"]["train.pt"])))
+    steps = resolved_steps(run_options, meta["n"]["train"])
+    if last["step"] != steps and not last.get("diverged"):
+        raise InputError(f"{folder / 'generator.pt'}: written at step {last['step']}, but the run has {steps} steps "
+                         f"and did not diverge; {rerun_hint(folder)}")
     options = job_options("evaluate", params, f"{variant}-{seed}")
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
     torch.set_num_threads(params["evaluate"]["cpu_threads"])

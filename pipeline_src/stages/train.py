@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 import platform
 import shutil
@@ -31,9 +30,9 @@ from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_torch_file, torch_bytes
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, run_dir
-from pipeline_src.stages.common import log, print_options, variant_options, write_stamp
+from pipeline_src.stages.common import fingerprint, log, print_options, variant_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device, resolved_steps
@@ -48,11 +47,6 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
-
-
-def fingerprint(options: dict, seed: int, data_sha256: str) -> str:
-    """What a resumable checkpoint must match to be resumed."""
-    return bytes_digest(json.dumps({"options": options, "seed": seed, "data": data_sha256}, sort_keys=True).encode())
 
 
 class Run:
@@ -130,6 +124,8 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     folder = run_dir(variant, seed, results)
     data, _, meta = load_prepared(options["dataset"], results)
     write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
+    (folder / "options.json").unlink(missing_ok=True)  # the mark of a complete run goes first: a rerun that
+    # fails part-way must not leave new files beside an old options.json, as if they were one complete run
     device = resolve_device(options["device"])
     torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
     data = data.to(device)
@@ -166,7 +162,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
                                   real_for_plots, f"{variant} seed {seed} step {s}")
                 if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
                     atomic_write_bytes(folder / "snapshots" / f"step_{s}.pt",
-                                       torch_bytes(generator_record(trainer, meta, diverged=False)))
+                                       torch_bytes(generator_record(trainer, meta, fp, diverged=False)))
                 if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
                     if torch.isfinite(trainer.acc).all():
                         run.save_resume(fp)
@@ -205,7 +201,7 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
     atomic_write_json(folder / "diagnostics.json", diagnostics)
     write_log_csv(folder / "log.csv", trainer.rows)
-    atomic_write_bytes(folder / "generator.pt", torch_bytes(generator_record(trainer, meta, diverged_at is not None)))
+    atomic_write_bytes(folder / "generator.pt", torch_bytes(generator_record(trainer, meta, fp, diverged_at is not None)))
     (folder / "snapshots").mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0
     atomic_write_bytes(folder / "checkpoint.pt", torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
                                                                "options": options, "seed": seed}))
@@ -223,9 +219,9 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     return diagnostics
 
 
-def generator_record(trainer: Trainer, meta: dict, diverged: bool) -> dict:
-    """What generator.pt and each snapshot hold: the evaluated weights (EMA if on) and
-    what it takes to rebuild the network without params.yaml."""
+def generator_record(trainer: Trainer, meta: dict, fp: str, diverged: bool) -> dict:
+    """What generator.pt and each snapshot hold: the evaluated weights (EMA if on), what it
+    takes to rebuild the network without params.yaml, and the run's fingerprint."""
     options = trainer.options
     return {
         "state_dict": trainer.generator_for_eval().state_dict(),
@@ -235,6 +231,7 @@ def generator_record(trainer: Trainer, meta: dict, diverged: bool) -> dict:
         "kind": meta["kind"],
         "options": {k: options[k] for k in GENERATOR_OPTIONS},
         "step": trainer.step,
+        "fingerprint": fp,
         "ema": trainer.ema is not None,
         "diverged": diverged,
     }

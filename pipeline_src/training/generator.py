@@ -27,11 +27,11 @@ def saved_generators(folder: Path) -> list[Path]:
     return [snapshot_path(folder, k) for k in steps] + [Path(folder) / "generator.pt"]
 
 
-def expected_record(options: dict) -> dict:
-    """What the generator of a run with these (variant) options must record: `load_generator`'s
-    `expected` (a saved record works too: a snapshot must match its run's generator.pt)."""
+def expected_record(options: dict, fingerprint: str) -> dict:
+    """What the generator of a run with these (variant) options and this fingerprint must record:
+    `load_generator`'s `expected` (a saved record works too: a snapshot must match its run's generator.pt)."""
     return {"model": options["model"], "dataset": options["dataset"],
-            "options": {k: options[k] for k in GENERATOR_OPTIONS}}
+            "options": {k: options[k] for k in GENERATOR_OPTIONS}, "fingerprint": fingerprint}
 
 
 def rerun_hint(folder: Path) -> str:
@@ -46,7 +46,11 @@ def rerun_hint(folder: Path) -> str:
 def _differences(saved: dict, expected: dict) -> list[str]:
     wanted = {"model": expected["model"], "dataset": expected["dataset"], **expected["options"]}
     found = {"model": saved.get("model"), "dataset": saved.get("dataset"), **(saved.get("options") or {})}
-    return [f"{k}: {found.get(k)!r} in the file, {v!r} expected" for k, v in wanted.items() if found.get(k) != v]
+    named = [f"{k}: {found.get(k)!r} in the file, {v!r} expected" for k, v in wanted.items() if found.get(k) != v]
+    if named or saved.get("fingerprint") == expected["fingerprint"]:
+        return named
+    return ["another run's options, seed or training data (its fingerprint differs: another learning rate, "
+            "number of steps, seed or dataset version than params.yaml gives this run)"]
 
 
 def load_generator(folder: Path, file: Path | None = None, expected: dict | None = None) -> tuple[torch.nn.Module, dict]:

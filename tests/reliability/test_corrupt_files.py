@@ -132,6 +132,53 @@ def test_the_generator_of_another_variant_copied_in_is_refused_naming_what_diffe
     assert not (trained / "results/metrics").exists()
 
 
+def test_a_generator_of_a_run_that_differs_only_in_the_learning_rate_is_refused(trained, run_stage):
+    """The network options agree, so only the run's fingerprint (every option, the seed, the
+    data) tells the copied-in file apart: another variant's run, or this run before an edit."""
+    params = tiny_params()
+    params["variants"][VARIANT]["lr_g"] = 1e-3
+    other = prepared(run_stage, trained.parent / "faster", params, "ring8")
+    train(run_stage, other, VARIANT)
+    target = run_folder(trained, VARIANT) / "generator.pt"
+    shutil.copy2(run_folder(other, VARIANT) / "generator.pt", target)
+    result = evaluate(trained)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {target.relative_to(trained)}: written for another generator than this run's "
+                            "options in params.yaml (another run's options, seed or training data"), error
+    assert error.endswith(RERUN) and "Traceback" not in result.stderr
+    assert not (trained / "results/metrics").exists()
+
+
+def test_a_generator_saved_before_the_last_step_is_refused_naming_its_step(trained):
+    """A snapshot of this very run put in the place of generator.pt: the right fingerprint,
+    the wrong step (20 in params)."""
+    folder = run_folder(trained, VARIANT)
+    shutil.copy2(folder / "snapshots/step_10.pt", folder / "generator.pt")
+    result = evaluate(trained)
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {(folder / 'generator.pt').relative_to(trained)}: written at step 10, "
+                            "but the run has 20 steps and did not diverge"), error
+    assert not (trained / "results/metrics").exists()
+
+
+def test_a_rerun_that_stops_part_way_leaves_no_mark_of_a_complete_run(trained):
+    """options.json marks a complete run. A rerun under changed params removes it first, so a
+    rerun that stops part-way (here SIGTERM) never leaves new files beside the old mark."""
+    folder = run_folder(trained, VARIANT)
+    assert (folder / "options.json").is_file()
+    params = tiny_params()
+    params["train"].update(steps=400, log_every=20, checkpoint_every=20)
+    write_params(trained, params)
+    proc = _launch(trained, VARIANT)
+    _wait_for_line(proc, "step 100/")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert not (folder / "options.json").exists()
+    assert (folder / ".resume/checkpoint.pt").is_file()  # resumable, and seen by the drivers as incomplete
+
+
 def test_weights_that_do_not_fit_the_recorded_network_are_refused_without_a_traceback(trained):
     """A record whose options say one width and whose weights have another (a hand-edited file):
     the message names the file, not torch's size-mismatch traceback."""
