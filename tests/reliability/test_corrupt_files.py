@@ -6,6 +6,7 @@ A damaged entry of the feature cache, which is no one's output, is computed agai
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 
@@ -231,6 +232,32 @@ def test_damaged_data_and_feature_files_are_refused_naming_them(digits_features,
         assert outputs(ws) == before, kind  # nothing written, nothing replaced
     path.write_bytes(good)
     assert run_stage(ws, *stage).returncode == 0
+
+
+META_EDITS = {  # a meta.json edited by hand, and what the refusal says
+    "no_sha256": (lambda m: m.pop("sha256"), "`sha256` is missing or not a dict"),
+    "no_kind": (lambda m: m.pop("kind"), "`kind` is missing or not a str"),
+    "a_list": (lambda m: [m], "a list instead of an object"),
+    "kind_image_for_points": (lambda m: m.update(kind="image"), "kind 'image', but ring8 is points data"),
+    "another_shape": (lambda m: m.update(shape=[3]), "shape [3], but"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(META_EDITS))
+def test_a_hand_edited_meta_json_is_refused_naming_what_is_wrong(trained, case):
+    """Each of these was a traceback, or (kind: image on point data) a run that trained and
+    an evaluation that silently computed no toy metrics."""
+    path = trained / "results/data/ring8/meta.json"
+    meta = json.loads(path.read_text())
+    edit, expected = META_EDITS[case]
+    path.write_text(json.dumps(edit(meta) if case == "a_list" else (edit(meta), meta)[1]))
+    stages = [["train", "--variant", VARIANT, "--seed", "0"], ["evaluate", "--variant", VARIANT, "--seed", "0"]]
+    for stage in stages[:1] if case == "another_shape" else stages:  # the shape is checked against the tensors
+        result = cli(stage, trained, check=False)
+        assert result.returncode == 2, (stage, result.stderr)
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith("error: results/data/ring8/meta.json: ") and expected in error, error
+        assert error.endswith("delete results/data/ring8 and rerun prepare") and "Traceback" not in result.stderr
 
 
 def test_a_damaged_feature_cache_entry_is_recomputed_never_used(digits_features, run_stage):
