@@ -20,7 +20,7 @@ rule download:
     log:
         "results/logs/download/{dataset}.log",
     shell:
-        "python -m pipeline_src download --dataset {wildcards.dataset} 2> {log}"
+        "python -m pipeline_src download --dataset {wildcards.dataset:q} 2> {log:q}"
 
 
 rule prepare:
@@ -41,4 +41,4 @@ rule prepare:
     log:
         "results/logs/prepare/{dataset}.log",
     shell:
-        "python -m pipeline_src prepare --dataset {wildcards.dataset} 2> {log}"
+        "python -m pipeline_src prepare --dataset {wildcards.dataset:q} 2> {log:q}"

@@ -25,4 +25,4 @@ rule evaluate:
     log:
         "results/logs/evaluate/{variant}/seed{seed}.log",
     shell:
-        "python -m pipeline_src evaluate --variant {wildcards.variant} --seed {wildcards.seed} 2> {log}"
+        "python -m pipeline_src evaluate --variant {wildcards.variant:q} --seed {wildcards.seed:q} 2> {log:q}"

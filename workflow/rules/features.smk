@@ -23,7 +23,7 @@ rule classifier:
     log:
         "results/logs/classifier/{dataset}.log",
     shell:
-        "python -m pipeline_src classifier --dataset {wildcards.dataset} 2> {log}"
+        "python -m pipeline_src classifier --dataset {wildcards.dataset:q} 2> {log:q}"
 
 
 rule reference:
@@ -48,4 +48,4 @@ rule reference:
     log:
         "results/logs/reference/{dataset}.log",
     shell:
-        "python -m pipeline_src reference --dataset {wildcards.dataset} 2> {log}"
+        "python -m pipeline_src reference --dataset {wildcards.dataset:q} 2> {log:q}"

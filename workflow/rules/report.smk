@@ -30,4 +30,4 @@ rule report:
     log:
         "results/logs/report.log",
     shell:
-        "python -m pipeline_src report 2> {log}"
+        "python -m pipeline_src report 2> {log:q}"

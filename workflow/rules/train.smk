@@ -27,4 +27,4 @@ rule train:
     log:
         "results/logs/train/{variant}/seed{seed}.log",
     shell:
-        "python -m pipeline_src train --variant {wildcards.variant} --seed {wildcards.seed} 2> {log}"
+        "python -m pipeline_src train --variant {wildcards.variant:q} --seed {wildcards.seed:q} 2> {log:q}"
