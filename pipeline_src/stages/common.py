@@ -79,6 +79,16 @@ def job_options(stage: str, params: dict, name: str) -> dict:
     raise ValueError(f"no job options for stage {stage!r}")
 
 
+def _stamp_options(path) -> dict | None:
+    """The options a stamp records, or None when there is no readable stamp."""
+    import json
+
+    try:
+        return json.loads(path.read_text()).get("options")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     """Record the params a job runs with, unless its stamp already records them.
 
@@ -101,12 +111,57 @@ def write_stamp(stage: str, name: str, options: dict, results) -> bool:
 
     path = params_stamp(stage, name, results)
     wanted = json.loads(to_json(options))  # as it reads back from the file
-    try:
-        old = json.loads(path.read_text())
-        if old.get("options") == wanted:
-            return False
-        token = f"{time.time_ns()}-{os.getpid()}"
-    except (OSError, ValueError, AttributeError):
+    recorded = _stamp_options(path)
+    if recorded == wanted:
+        return False
+    if recorded is None and not path.exists():
         token = hashlib.sha256(to_json(wanted).encode()).hexdigest()[:16]
+    else:
+        token = f"{time.time_ns()}-{os.getpid()}"
     atomic_write_json(path, {"options": wanted, "token": token})
     return True
+
+
+# Snakemake options after which it only looks: it runs no job, so the workspace must stay as it was.
+READ_ONLY_FLAGS = {"--dry-run", "--dryrun", "--summary", "--detailed-summary", "--list-changes", "--lc",
+                   "--list-params-changes", "--list-code-changes", "--list-input-changes", "--lint", "--dag",
+                   "--rulegraph", "--filegraph", "--unlock", "--list-rules", "--list-target-rules"}
+READ_ONLY_SHORT = set("nSDl")  # -n (also within -np, -pn), -S, -D, -l
+
+
+def read_only_invocation(argv: list[str]) -> bool:
+    """Whether a Snakemake command line only looks (`snakemake -n` and its kind). The Snakefile is
+    read before Snakemake knows whether it will run jobs, so the command line is what tells."""
+    for arg in argv[1:]:
+        if arg.startswith("--") and arg.split("=", 1)[0] in READ_ONLY_FLAGS:
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and arg[1:].isalpha() and READ_ONLY_SHORT & set(arg[1:]):
+            return True
+    return False
+
+
+def plan_stamps(jobs: dict, results, read_only: bool, staging=None) -> dict:
+    """{(stage, name): the stamp file each job's Snakemake rule takes as input}, for
+    jobs = {(stage, name): options}. A stamp that does not match its options is rewritten, with
+    a new token, so the job reruns. When Snakemake only looks (`read_only`), nothing in
+    `results` is written: such a stamp is written under `staging` (a folder outside the
+    workspace) instead, newer than the outputs, so that the dry run lists the job all the same."""
+    from pathlib import Path
+
+    from pipeline_src.io import to_json
+    from pipeline_src.paths import params_stamp
+
+    planned = {}
+    for (stage, name), options in jobs.items():
+        path = params_stamp(stage, name, results)
+        if read_only and _stamp_options(path) != json.loads(to_json(options)):
+            staged = params_stamp(stage, name, Path(staging))
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                staged.write_bytes(path.read_bytes())  # an old stamp there: the rewrite gets a new token
+            write_stamp(stage, name, options, Path(staging))
+            path = staged
+        elif not read_only:
+            write_stamp(stage, name, options, results)
+        planned[(stage, name)] = path
+    return planned

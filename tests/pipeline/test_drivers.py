@@ -205,7 +205,7 @@ def test_a_new_seeds_files_asked_for_by_name_are_planned(workspace):
     # after its folder was listed (a new job's) would look missing to it
     params = tiny_params()
     write_params(workspace, params)
-    snakemake_jobs(workspace)  # writes the stamps of the configured jobs
+    run(["snakemake", "--cores", "1", "--until", "download"], cwd=workspace)  # writes the stamps of the configured jobs
     params["train"]["seeds"] += [7, 8, 9]
     write_params(workspace, params)
     runs = [(v, s) for v in params["variants"] for s in params["train"]["seeds"]]
@@ -280,6 +280,34 @@ def test_outputs_restored_from_dvcs_run_cache_are_not_taken_for_snakemakes(works
         assert lr_of_run(workspace) == p["variants"]["ns_toy_ring8"]["lr_g"], (driver, out)
         restored_by_dvc |= driver == "dvc" and "is cached - skipping run" in out
     assert restored_by_dvc  # the case this test is about happened: outputs put back without a run
+    assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
+
+
+def workspace_state(ws: Path) -> dict[str, tuple[bytes, int]]:
+    """Content and mtime of every file of the workspace but Snakemake's own folder (its logs and caches)."""
+    return {str(p.relative_to(ws)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(ws.rglob("*"))
+            if p.is_file() and p.relative_to(ws).parts[0] != ".snakemake"}
+
+
+def test_a_dry_run_changes_nothing_and_still_lists_what_an_edit_reruns(workspace):
+    """Edit params.yaml, `snakemake -n` to see what would run, undo the edit: the dry run wrote
+    nothing, so the next run has nothing to do (it used to write new params stamps)."""
+    params = tiny_params()
+    params["datasets"] = {"ring8": params["datasets"]["ring8"]}
+    params["variants"] = {"ns_toy_ring8": params["variants"]["ns_toy_ring8"]}
+    params["train"]["seeds"] = [0]
+    write_params(workspace, params)
+    run(["snakemake", "--cores", "2"], cwd=workspace)
+    edited = copy.deepcopy(params)
+    edited["variants"]["ns_toy_ring8"]["lr_g"] = 1e-3
+    write_params(workspace, edited)
+    before = workspace_state(workspace)
+    for flags in (["-n"], ["--dry-run", "--printshellcmds"], ["-np"], ["--summary"]):
+        out = run(["snakemake", "--cores", "2", *flags], cwd=workspace).stdout
+        assert workspace_state(workspace) == before, flags
+        if flags != ["--summary"]:
+            assert set(snakemake_jobs(workspace)) == {"train@ns_toy_ring8-0", "evaluate@ns_toy_ring8-0", "report"}, out
+    write_params(workspace, params)  # the edit undone
     assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
 
 

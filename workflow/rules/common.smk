@@ -9,7 +9,7 @@ from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
                                 reference_files, report_files, run_dir)
 from pipeline_src.stages import STAGES
-from pipeline_src.stages.common import job_options, variant_options, write_stamp
+from pipeline_src.stages.common import job_options, plan_stamps, read_only_invocation, variant_options
 from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
@@ -91,29 +91,37 @@ def train_priority(wc):
     return 9 * run_size(wc.variant) / max(run_size(v) for v in VARIANTS)
 
 
-def stamp(stage, name):
-    """results/.stamps/{stage}/{name}.json, an input of the job (written by _write_stamps).
+def _planned_stamps():
+    """Every configured job's params stamp, written (when it no longer matches params.yaml)
+    before the DAG is built: Snakemake caches directory listings while it builds it, so a
+    stamp written from an input function after its folder was listed (a new seed's, asked
+    for by file name) looked missing. Every stage writes its stamp too, before its outputs,
+    whichever driver runs it; DVC keeps it as an output. A new stamp is newer than the
+    outputs and has new content, so the job reruns: switching between Snakemake and DVC
+    never leaves stale results. `snakemake -n` and the other commands that only look write
+    nothing in the workspace: a stamp that would change is written to a temporary folder."""
+    import atexit
+    import shutil
+    import sys
+    import tempfile
 
-    Every stage writes its stamp (the params it runs with) before its outputs,
-    whichever driver runs it. Snakemake's own params trigger only knows what
-    Snakemake ran; here, when params.yaml no longer matches the stamp, the stamp
-    is rewritten (new content, newer than the outputs) and the job re-runs, so
-    switching between Snakemake and DVC never leaves stale results.
-    """
-    return str(params_stamp(stage, name))
-
-
-def _write_stamps():
-    """Every configured job's stamp, written before the DAG is built: Snakemake caches
-    directory listings while it builds it, so a stamp written from an input function
-    after its folder was listed (a new seed's, asked for by file name) looked missing."""
     jobs = [(stage, d) for d in DATASETS for stage in ("download", "prepare", "classifier", "reference")]
     jobs += [(stage, f"{v}-{s}") for v in VARIANTS for s in SEEDS for stage in ("train", "evaluate")]
-    for stage, name in jobs + [("report", "all")]:
-        write_stamp(stage, name, job_options(stage, config, name), RESULTS)
+    jobs = {(stage, name): job_options(stage, config, name) for stage, name in jobs + [("report", "all")]}
+    read_only = read_only_invocation(sys.argv)
+    staging = None
+    if read_only:
+        staging = tempfile.mkdtemp(prefix="gan-pipeline-stamps-")
+        atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    return plan_stamps(jobs, RESULTS, read_only, staging)
 
 
-_write_stamps()
+STAMPS = _planned_stamps()
+
+
+def stamp(stage, name):
+    """The params stamp of a job, an input of its rule (see _planned_stamps)."""
+    return str(STAMPS.get((stage, name), params_stamp(stage, name)))
 
 
 def stage_sources(stage):
