@@ -79,7 +79,7 @@ register(Stage(
     "evaluate",
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
-    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/stages/reference.py",
+    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/stages/reference.py", "pipeline_src/devices.py",
                "pipeline_src/metrics/__init__.py", "pipeline_src/metrics/toys.py", "pipeline_src/metrics/frechet.py",
                "pipeline_src/metrics/images.py", "pipeline_src/features/__init__.py",
                "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",

@@ -32,7 +32,9 @@ import torch
 
 from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
+from pipeline_src import datasets
 from pipeline_src.datasets import toys as toy_data
+from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.datasets.prepared import read_meta
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
@@ -232,6 +234,9 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("evaluate", {"variant": args.variant, "seed": args.seed,
-                               "options": job_options("evaluate", params, f"{args.variant}-{args.seed}")})
-    evaluate(args.variant, args.seed, params, Path(args.results))
+    options = job_options("evaluate", params, f"{args.variant}-{args.seed}")
+    print_options("evaluate", {"variant": args.variant, "seed": args.seed, "options": options})
+    dataset = variant_options(params, args.variant)["dataset"]
+    on_images = datasets.spec_of(dataset, options["dataset"]).kind == "image"  # the jobs the rule gives a GPU
+    with gpu_for_this_process(params["evaluate"]["device"] if on_images else "cpu"):  # before CUDA starts
+        evaluate(args.variant, args.seed, params, Path(args.results))

@@ -89,3 +89,28 @@ def test_cpu_jobs_claim_nothing(tmp_path, monkeypatch):
     with gpu_for_this_process("cpu") as gpu:
         assert gpu is None and os.environ["CUDA_VISIBLE_DEVICES"] == "0,1"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variant,claims", [("ns_mlp_digits", True), ("ns_toy_ring8", False)])
+def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path, monkeypatch, variant, claims):
+    """The evaluate rule takes a GPU token for image datasets: the job must then claim a GPU of
+    its own (four evaluations under --resources gpu=4 used to share cuda:0). Toy runs take no
+    token and claim nothing. The evaluation itself is replaced: only the claim is looked at."""
+    import argparse
+
+    from pipeline_src.params import load_params
+    from pipeline_src.stages import evaluate
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    params = load_params(REPO / "params.yaml")
+    params["evaluate"]["device"] = "cuda"
+    seen = {}
+    monkeypatch.setattr(evaluate, "evaluate", lambda *a: seen.update(
+        visible=os.environ["CUDA_VISIBLE_DEVICES"], locks=sorted(p.name for p in tmp_path.iterdir())))
+    evaluate.run(argparse.Namespace(variant=variant, seed=0, results=str(tmp_path / "results")), params)
+    if claims:
+        assert seen == {"visible": "0", "locks": ["gpu0.lock"]}
+    else:
+        assert seen == {"visible": "0,1,2,3", "locks": []}
