@@ -109,7 +109,7 @@ def run(args) -> dict:
     from torch_fidelity.utils import get_featuresdict_from_dataset
 
     from pipeline_src.features.inception import InceptionExtractor, write_random_weights
-    from pipeline_src.training.loop import resolve_device
+    from pipeline_src.devices import resolve_device
 
     device = resolve_device(args.device)
     on_gpu = device.type == "cuda"

@@ -135,7 +135,7 @@ def examples_dcgan(checkout: Path, device: torch.device, epochs: int, workers: i
 
 
 def run(args) -> dict:
-    from pipeline_src.training.loop import resolve_device
+    from pipeline_src.devices import resolve_device
 
     device = resolve_device(args.device)
     gpu = device.type == "cuda"

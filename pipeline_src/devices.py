@@ -91,3 +91,14 @@ def gpu_for_this_process(device: str) -> Iterator[str | None]:
     with claim_gpu(gpus) as gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
         yield gpu
+
+
+def resolve_device(name: str) -> "torch.device":
+    """The torch device of a `device` option: auto is cuda where torch sees one, else cpu."""
+    import torch  # here, so that deciding GPU requests needs no torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
+    return torch.device(name)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline_src.progress import Progress
-from pipeline_src.training.loop import eager
+from pipeline_src.optim import eager
 
 
 def conv_bn(c_in: int, c_out: int) -> tuple[nn.Module, ...]:

@@ -1,18 +1,68 @@
 """Stage registry: one name each for the CLI verb, the Snakemake rule and the DVC stage.
 
-`sources` lists the files whose change must re-run the stage; Snakemake rules
-take them as inputs and dvc.yaml lists them as deps (a test checks both).
+A stage's `sources` are the files whose change must re-run it: the modules of this package
+that its module imports, directly or through others, read from the import statements (those
+inside functions too) with the packages around them, and params.py and what it imports, which
+validate every stage's params; not the package's own __init__ (its version string) nor this
+registry. Snakemake rules take them as inputs; dvc.yaml lists them as deps, and a test fails
+when the two differ.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
-_COMMON = (
-    "pipeline_src/params.py", "pipeline_src/io.py", "pipeline_src/errors.py", "pipeline_src/paths.py",
-    "pipeline_src/datasets/__init__.py", "pipeline_src/stages/common.py", "pipeline_src/training/__init__.py",
-)
+PACKAGE = "pipeline_src"
+_PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder that holds pipeline_src/
+_EVERY_STAGE = ("pipeline_src.params",)  # run before any stage: the params of every stage pass through it
+# Packages whose __init__ runs with any stage but holds no stage behaviour: the version string,
+# and this registry (editing it must not re-run every stage).
+_NOT_SOURCES = (PACKAGE, f"{PACKAGE}.stages")
+
+
+def _module_file(module: str) -> Path | None:
+    """The file of a module of this package, or None (a name imported from a module, not a module)."""
+    path = _PACKAGE_PARENT.joinpath(*module.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
+
+
+def _imported_modules(module: str) -> set[str]:
+    """The modules of this package that `module`'s import statements name, anywhere in the file.
+    Importing a module runs its packages' __init__ first, so they count too."""
+    tree = ast.parse(_module_file(module).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith(PACKAGE + ".")}
+        elif isinstance(node, ast.ImportFrom) and node.module and (node.level or node.module.split(".")[0] == PACKAGE):
+            base = node.module
+            if node.level:  # relative: from the module's package upwards
+                package = module.split(".")[: -node.level] if _module_file(module).name != "__init__.py" else \
+                    module.split(".")[: len(module.split(".")) - node.level + 1]
+                base = ".".join([*package, node.module])
+            if base != PACKAGE:
+                found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names if _module_file(f"{base}.{a.name}")}
+    parents = {".".join(m.split(".")[:i]) for m in found for i in range(1, len(m.split(".")))}
+    return {m for m in found | parents if _module_file(m) is not None and m not in _NOT_SOURCES}
+
+
+@functools.cache
+def import_closure(*roots: str) -> tuple[str, ...]:
+    """Files of every module of this package that `roots` import, directly or not, sorted."""
+    seen, todo = set(), list(roots)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += _imported_modules(module)
+    return tuple(sorted(str(_module_file(m).relative_to(_PACKAGE_PARENT)) for m in seen))
 
 
 @dataclass(frozen=True)
@@ -20,7 +70,10 @@ class Stage:
     name: str
     help: str
     module: str
-    sources: tuple[str, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return import_closure(self.module, *_EVERY_STAGE)
 
     def load(self):
         return importlib.import_module(self.module)
@@ -39,61 +92,34 @@ register(Stage(
     "download",
     "fetch a dataset's raw files (checksummed) into results/data/{dataset}/raw/",
     "pipeline_src.stages.download",
-    _COMMON + ("pipeline_src/stages/download.py", "pipeline_src/download.py", "pipeline_src/datasets/folder.py"),
 ))
 register(Stage(
     "prepare",
     "raw files -> results/data/{dataset}/train.pt, test.pt, meta.json",
     "pipeline_src.stages.prepare",
-    _COMMON + ("pipeline_src/stages/prepare.py", "pipeline_src/datasets/images.py",
-               "pipeline_src/datasets/toys.py", "pipeline_src/datasets/folder.py"),
 ))
 register(Stage(
     "classifier",
     "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
     "pipeline_src.stages.classifier",
-    _COMMON + ("pipeline_src/stages/classifier.py", "pipeline_src/datasets/prepared.py", "pipeline_src/devices.py",
-               "pipeline_src/features/classifier.py", "pipeline_src/progress.py", "pipeline_src/training/loop.py"),
 ))
 register(Stage(
     "reference",
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",
-    _COMMON + ("pipeline_src/stages/reference.py", "pipeline_src/datasets/prepared.py", "pipeline_src/devices.py",
-               "pipeline_src/features/__init__.py", "pipeline_src/features/classifier.py",
-               "pipeline_src/features/inception.py", "pipeline_src/progress.py", "pipeline_src/metrics/frechet.py",
-               "pipeline_src/metrics/__init__.py", "pipeline_src/metrics/images.py", "pipeline_src/metrics/toys.py",
-               "pipeline_src/datasets/toys.py", "pipeline_src/training/loop.py"),
 ))
 register(Stage(
     "train",
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
-    _COMMON + ("pipeline_src/stages/train.py", "pipeline_src/devices.py", "pipeline_src/datasets/prepared.py",
-               "pipeline_src/progress.py",
-               "pipeline_src/training/networks.py", "pipeline_src/training/losses.py",
-               "pipeline_src/training/loop.py", "pipeline_src/training/diagnostics.py",
-               "pipeline_src/training/samples.py"),
 ))
 register(Stage(
     "evaluate",
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
-    _COMMON + ("pipeline_src/stages/evaluate.py", "pipeline_src/stages/reference.py", "pipeline_src/devices.py",
-               "pipeline_src/metrics/__init__.py", "pipeline_src/metrics/toys.py", "pipeline_src/metrics/frechet.py",
-               "pipeline_src/metrics/images.py", "pipeline_src/features/__init__.py",
-               "pipeline_src/features/classifier.py", "pipeline_src/features/inception.py",
-               "pipeline_src/progress.py", "pipeline_src/datasets/toys.py", "pipeline_src/datasets/prepared.py",
-               "pipeline_src/training/networks.py",
-               "pipeline_src/training/loop.py", "pipeline_src/training/generator.py"),
 ))
 register(Stage(
     "report",
     "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
-    _COMMON + ("pipeline_src/stages/report.py", "pipeline_src/report/__init__.py", "pipeline_src/report/tables.py",
-               "pipeline_src/report/findings.py", "pipeline_src/report/figures.py", "pipeline_src/report/html.py", "pipeline_src/metrics/__init__.py",
-               "pipeline_src/training/generator.py",
-               "pipeline_src/training/networks.py", "pipeline_src/training/loop.py",
-               "pipeline_src/datasets/prepared.py", "pipeline_src/datasets/toys.py"),
 ))

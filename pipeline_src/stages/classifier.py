@@ -21,7 +21,7 @@ from pipeline_src.features.classifier import classify, save_payload, train_class
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, torch_bytes
 from pipeline_src.paths import RESULTS, classifier_files
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
-from pipeline_src.training.loop import resolve_device
+from pipeline_src.devices import resolve_device
 
 TARGET_ACCURACY = {"digits": 0.97, "mnist": 0.97, "fashion_mnist": 0.88}  # the Evaluation issue's bar
 

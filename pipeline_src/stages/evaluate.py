@@ -34,7 +34,7 @@ from pipeline_src.errors import InputError
 from pipeline_src.features import compare, open_extractor
 from pipeline_src import datasets
 from pipeline_src.datasets import toys as toy_data
-from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.datasets.prepared import read_meta
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
@@ -43,10 +43,9 @@ from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.stages.reference import load_reference
-from pipeline_src.training import FAILURE_FLAGS
+from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import (expected_record, generate, load_generator, rerun_hint, saved_generators,
                                               to_uint8)
-from pipeline_src.training.loop import resolve_device, resolved_steps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, feature_cache, reference_files
 from pipeline_src.stages.common import dataset_rngs, job_options, log, print_options, write_stamp
-from pipeline_src.training.loop import resolve_device
+from pipeline_src.devices import resolve_device
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

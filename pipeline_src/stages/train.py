@@ -28,14 +28,14 @@ import torch
 import pipeline_src
 from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared
-from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, run_dir
 from pipeline_src.stages.common import fingerprint, log, print_options, variant_options, write_stamp
-from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS
+from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, resolved_steps
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
-from pipeline_src.training.loop import LOG_FIELDS, Trainer, resolve_device, resolved_steps
+from pipeline_src.training.loop import LOG_FIELDS, Trainer
 from pipeline_src.training.samples import write_samples
 
 N_FIXED_IMAGES = 64  # the grid of samples/*.png, from one fixed z per run

@@ -1,5 +1,7 @@
 """GAN training: networks, losses, the Algorithm-1 loop, checkpoints and diagnostics."""
 
+import math
+
 # The failure flags of diagnostics.json, copied into each run's metrics file and
 # counted by the report (kept here, free of torch, so the report need not import it).
 FAILURE_FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
@@ -15,3 +17,10 @@ GENERATOR_OPTIONS = ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_widt
 # Image sides the DCGAN networks are built for: G grows a 4x4 seed by stride-2 transposed
 # convolutions to the side, D mirrors it, so the depth follows the side (8: the digits' own size).
 DCGAN_SIDES = (8, 16, 32, 64)
+
+
+def resolved_steps(options: dict, n_train: int) -> int:
+    """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
+    if options.get("epochs"):
+        return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
+    return options["steps"]

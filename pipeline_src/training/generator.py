@@ -12,8 +12,14 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.io import load_torch_file
 from pipeline_src.training import GENERATOR_OPTIONS
-from pipeline_src.training.loop import sample_latent
 from pipeline_src.training.networks import build_networks
+
+
+def sample_latent(n: int, z_dim: int, noise: str, generator: torch.Generator) -> torch.Tensor:
+    """(n, z_dim) latents on the generator's device: N(0, 1), or U(-1, 1) for `uniform`."""
+    if noise == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=generator.device) * 2 - 1
+    return torch.randn(n, z_dim, generator=generator, device=generator.device)
 
 
 def snapshot_path(folder: Path, step: int) -> Path:

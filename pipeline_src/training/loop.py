@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
-import inspect
-import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -23,19 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline_src.training import losses
+from pipeline_src.optim import eager
+from pipeline_src.training import losses, resolved_steps
+from pipeline_src.training.generator import sample_latent
 from pipeline_src.training.networks import build_networks
 
 LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "wall_s", "images_per_s")
 _ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # accumulated on device
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
-    return torch.device(name)
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -43,48 +34,10 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
 
 
-def sample_latent(n: int, z_dim: int, noise: str, generator: torch.Generator) -> torch.Tensor:
-    """(n, z_dim) latents on the generator's device: N(0, 1), or U(-1, 1) for `uniform`."""
-    if noise == "uniform":
-        return torch.rand(n, z_dim, generator=generator, device=generator.device) * 2 - 1
-    return torch.randn(n, z_dim, generator=generator, device=generator.device)
-
-
 def grad_norm(module: nn.Module) -> torch.Tensor:
     """Global L2 norm of the gradients, as a device tensor (no sync)."""
     norms = [torch.linalg.vector_norm(p.grad) for p in module.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
-
-
-def resolved_steps(options: dict, n_train: int) -> int:
-    """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
-    if options.get("epochs"):
-        return max(1, math.ceil(options["epochs"] * n_train / options["batch_size"]))
-    return options["steps"]
-
-
-@functools.cache
-def eager(cls: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
-    """`cls` without the wrappers that import torch._dynamo on their first call.
-
-    torch.optim wraps `step` (graph breaks for torch.compile) and `zero_grad`, `state_dict`,
-    `load_state_dict`, `add_param_group` (dynamo.disable) in code that imports torch._dynamo
-    and inductor the first time it runs: 2.4 s of a tiny toy training job's 7 s on 2 cores.
-    Outside torch.compile those wrappers do nothing else, so this subclass calls the wrapped
-    functions directly, `step` under no_grad as its wrapper does; step hooks and the profiler
-    label still apply. Same arithmetic, same state_dict: a unit test compares the bits."""
-    raw = {name: inspect.unwrap(getattr(cls, name))
-           for name in ("step", "zero_grad", "state_dict", "load_state_dict", "add_param_group")}
-
-    def step(self, closure=None):
-        if self.defaults.get("differentiable"):
-            return super(subclass, self).step(closure)
-        with torch.no_grad():
-            return raw["step"](self, closure)
-
-    subclass = type(cls.__name__, (cls,), {**raw, "step": step, "__module__": __name__,
-                                           "__doc__": f"{cls.__name__}, eager only (see `eager`)."})
-    return subclass
 
 
 def make_optimizer(net: nn.Module, lr: float, options: dict) -> torch.optim.Optimizer:

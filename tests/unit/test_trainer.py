@@ -125,7 +125,7 @@ def test_sgd_steps_in_proportion_to_the_gradient_and_adam_does_not():
 @pytest.mark.parametrize("cls, kwargs", [(torch.optim.Adam, {"lr": 1e-2, "betas": (0.5, 0.999)}),
                                          (torch.optim.SGD, {"lr": 1e-2, "momentum": 0.9})])
 def test_the_eager_optimiser_gives_torch_optims_bits_and_state(cls, kwargs):
-    from pipeline_src.training.loop import eager
+    from pipeline_src.optim import eager
 
     def run(optimizer_class):
         torch.manual_seed(0)
@@ -159,7 +159,7 @@ def test_eager_training_never_imports_torch_dynamo_and_compile_uses_torch_optim(
     code = ("import sys, torch; from tests.unit.test_trainer import trainer\n"
             "t = trainer(optimizer='adam'); t.train_step(); t.train_step(); t.load_state_dict(t.state_dict())\n"
             "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'\n"
-            "assert type(t.opt_g).__module__ == 'pipeline_src.training.loop'")
+            "assert type(t.opt_g).__module__ == 'pipeline_src.optim'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     from pipeline_src.training.loop import make_optimizer

@@ -1,0 +1,54 @@
+"""A stage's sources are read from the import graph, so an edit of any module a stage runs
+re-runs that stage under both drivers; hand-kept lists had drifted from the imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from pipeline_src import stages
+from pipeline_src.stages import STAGES, import_closure
+from tests.conftest import REPO
+
+
+def test_imports_inside_functions_and_from_packages_are_followed(tmp_path, monkeypatch):
+    package = tmp_path / "pipeline_src"
+    (package / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "__version__ = '1'\n",
+        "stage.py": "import pipeline_src\n\ndef run():\n    from pipeline_src.sub import helper\n    return helper.x\n",
+        "sub/__init__.py": "from pipeline_src import base\n",  # runs before sub.helper
+        "base.py": "",
+        "sub/helper.py": "from pipeline_src import leaf\nx = leaf.y\n",
+        "leaf.py": "y = 1\n",
+        "unused.py": "z = 2\n",
+    }
+    for name, text in files.items():
+        (package / name).write_text(text)
+    monkeypatch.setattr(stages, "_PACKAGE_PARENT", tmp_path)
+    import_closure.cache_clear()
+    try:
+        found = import_closure("pipeline_src.stage")
+    finally:
+        import_closure.cache_clear()
+    # the function-level import (the kind a hand-kept list missed), the package around it and what
+    # that package's __init__ imports, what the module imports; not the bare package (its version
+    # string) and not a module nobody imports
+    assert found == ("pipeline_src/base.py", "pipeline_src/leaf.py", "pipeline_src/stage.py",
+                     "pipeline_src/sub/__init__.py", "pipeline_src/sub/helper.py")
+
+
+def test_every_module_a_stage_loads_is_one_of_its_sources():
+    """The running import graph checks the static one: every module of the package in
+    sys.modules after importing the stage is a source, but for the package and the registry."""
+    for name, stage in STAGES.items():
+        code = textwrap.dedent(f"""
+            import sys, {stage.module}, pipeline_src.params
+            print("\\n".join(m.__file__ for n, m in sys.modules.items() if n.startswith("pipeline_src") and m.__file__))
+        """)
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                                check=True).stdout.split()
+        rel = {str(__import__("pathlib").Path(f).resolve().relative_to(REPO)) for f in loaded}
+        registry = {"pipeline_src/__init__.py", "pipeline_src/stages/__init__.py"}  # not sources (see stages)
+        assert rel - registry <= set(stage.sources), (name, sorted(rel - registry - set(stage.sources)))
