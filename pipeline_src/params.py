@@ -65,23 +65,33 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def _check_size(node: yaml.Node) -> None:
     """Refuse a document whose aliases expand beyond MAX_YAML_VALUES values or that nests deeper
-    than MAX_YAML_DEPTH, before anything is built from it (an alias names a node it shares,
-    so the expanded size is counted once per distinct node)."""
+    than MAX_YAML_DEPTH, before anything is built from it. An alias names a node it shares, so
+    each node's expanded size and height are counted once; a shared node reused deeper down is
+    checked again at that depth."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
 
-    def size(n: yaml.Node, depth: int) -> int:
+    def refuse(n: yaml.Node, what: str):
+        raise yaml.YAMLError(f"{what} (line {n.start_mark.line + 1})")
+
+    def walk(n: yaml.Node, depth: int) -> tuple[int, int]:
         if depth > MAX_YAML_DEPTH:
-            raise yaml.YAMLError(f"nested more than {MAX_YAML_DEPTH} levels deep (line {n.start_mark.line + 1})")
+            refuse(n, f"nested more than {MAX_YAML_DEPTH} levels deep")
         if id(n) not in sizes:
             children = [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else (
                 n.value if isinstance(n, yaml.SequenceNode) else [])
-            sizes[id(n)] = 1 + sum(size(c, depth + 1) for c in children)
-            if sizes[id(n)] > MAX_YAML_VALUES:
-                raise yaml.YAMLError(f"aliases expand to more than {MAX_YAML_VALUES} values "
-                                     f"(line {n.start_mark.line + 1}); write the values out")
-        return sizes[id(n)]
+            size, height = 1, 0
+            for child in children:
+                s, h = walk(child, depth + 1)
+                size, height = size + s, max(height, h + 1)
+                if size > MAX_YAML_VALUES:
+                    refuse(n, f"aliases expand to more than {MAX_YAML_VALUES} values; write the values out")
+            sizes[id(n)], heights[id(n)] = size, height
+        if depth + heights[id(n)] > MAX_YAML_DEPTH:
+            refuse(n, f"nested more than {MAX_YAML_DEPTH} levels deep")
+        return sizes[id(n)], heights[id(n)]
 
-    size(node, 0)
+    walk(node, 0)
 
 
 def read_yaml(path: str | Path) -> Any:

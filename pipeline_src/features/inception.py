@@ -69,7 +69,7 @@ def resolve_weights(options: dict) -> Path:
                                  f"null; set reference.inception.weights to a copy of {WEIGHTS_FILE}")
     try:
         with urllib.request.urlopen(options["url"], timeout=options["timeout_s"]) as response, \
-                atomic_path(cached) as tmp:
+                atomic_path(cached, shared=True) as tmp:  # every reference job may be fetching it
             with open(tmp, "wb") as f:
                 shutil.copyfileobj(response, f, 1 << 20)
             digest = file_digest(tmp)

@@ -122,24 +122,6 @@ def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     return True
 
 
-# Snakemake options after which it only looks: it runs no job, so the workspace must stay as it was.
-READ_ONLY_FLAGS = {"--dry-run", "--dryrun", "--summary", "--detailed-summary", "--list-changes", "--lc",
-                   "--list-params-changes", "--list-code-changes", "--list-input-changes", "--lint", "--dag",
-                   "--rulegraph", "--filegraph", "--unlock", "--list-rules", "--list-target-rules"}
-READ_ONLY_SHORT = set("nSDl")  # -n (also within -np, -pn), -S, -D, -l
-
-
-def read_only_invocation(argv: list[str]) -> bool:
-    """Whether a Snakemake command line only looks (`snakemake -n` and its kind). The Snakefile is
-    read before Snakemake knows whether it will run jobs, so the command line is what tells."""
-    for arg in argv[1:]:
-        if arg.startswith("--") and arg.split("=", 1)[0] in READ_ONLY_FLAGS:
-            return True
-        if arg.startswith("-") and not arg.startswith("--") and arg[1:].isalpha() and READ_ONLY_SHORT & set(arg[1:]):
-            return True
-    return False
-
-
 def plan_stamps(jobs: dict, results, read_only: bool, staging=None) -> dict:
     """{(stage, name): the stamp file each job's Snakemake rule takes as input}, for
     jobs = {(stage, name): options}. A stamp that does not match its options is rewritten, with

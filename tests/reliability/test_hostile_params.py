@@ -67,7 +67,9 @@ def test_a_yaml_alias_bomb_is_refused_quickly_with_a_short_message(tmp_path, cap
     (DEFAULT_TEXT + "? [a, b]\n: 1\n", "a key must be a name, not a list"),
     (DEFAULT_TEXT.encode() + b"# caf\xe9\n", "not UTF-8 text (byte"),
     (DEFAULT_TEXT + "deep: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than 64 levels deep"),
-], ids=["unhashable_key", "invalid_utf8", "nesting_3000"])
+    (DEFAULT_TEXT + "".join(f"k{i}: &a{i} " + "[" * 60 + (f"*a{i - 1}" if i else "x") + "]" * 60 + "\n"
+                            for i in range(40)), "nested more than 64 levels deep"),  # 2400 levels through aliases
+], ids=["unhashable_key", "invalid_utf8", "nesting_3000", "nesting_through_aliases"])
 def test_yaml_that_cannot_be_params_is_refused_without_a_traceback(text, expected, tmp_path, capsys):
     code, err = run_validate(tmp_path, capsys, text)
     assert code == 2 and expected in err, err

@@ -9,7 +9,7 @@ from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
                                 reference_files, report_files, run_dir)
 from pipeline_src.stages import STAGES
-from pipeline_src.stages.common import job_options, plan_stamps, read_only_invocation, variant_options
+from pipeline_src.stages.common import job_options, plan_stamps, variant_options
 from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
@@ -108,12 +108,31 @@ def _planned_stamps():
     jobs = [(stage, d) for d in DATASETS for stage in ("download", "prepare", "classifier", "reference")]
     jobs += [(stage, f"{v}-{s}") for v in VARIANTS for s in SEEDS for stage in ("train", "evaluate")]
     jobs = {(stage, name): job_options(stage, config, name) for stage, name in jobs + [("report", "all")]}
-    read_only = read_only_invocation(sys.argv)
+    read_only = _read_only_invocation(sys.argv)
     staging = None
     if read_only:
         staging = tempfile.mkdtemp(prefix="gan-pipeline-stamps-")
         atexit.register(shutil.rmtree, staging, ignore_errors=True)
     return plan_stamps(jobs, RESULTS, read_only, staging)
+
+
+def _read_only_invocation(argv):
+    """Whether this Snakemake command only looks (`-n` and its kind): the Snakefile is read before
+    Snakemake knows, so its own argument parser reads the command line. Unsure: not read-only."""
+    import contextlib
+    import io
+
+    from snakemake.cli import get_argument_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args, _ = get_argument_parser().parse_known_args(argv[1:])
+    except SystemExit:
+        return False
+    looks = ("dryrun", "summary", "detailed_summary", "list_rules", "list_target_rules", "lint", "dag",
+             "rulegraph", "filegraph", "d3dag", "unlock", "list_changes", "list_input_changes",
+             "list_params_changes", "list_untracked", "list_conda_envs")
+    return any(getattr(args, a, None) not in (None, False) for a in looks) or getattr(args, "executor", None) == "dryrun"
 
 
 STAMPS = _planned_stamps()
