@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,17 +36,16 @@ def _module_file(module: str) -> Path | None:
 def _imported_modules(module: str) -> set[str]:
     """The modules of this package that `module`'s import statements name, anywhere in the file.
     Importing a module runs its packages' __init__ first, so they count too."""
-    tree = ast.parse(_module_file(module).read_text())
+    file = _module_file(module)
+    package = module if file.name == "__init__.py" else module.rpartition(".")[0]  # what `from .` names
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(file.read_text())):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith(PACKAGE + ".")}
-        elif isinstance(node, ast.ImportFrom) and node.module and (node.level or node.module.split(".")[0] == PACKAGE):
-            base = node.module
-            if node.level:  # relative: from the module's package upwards
-                package = module.split(".")[: -node.level] if _module_file(module).name != "__init__.py" else \
-                    module.split(".")[: len(module.split(".")) - node.level + 1]
-                base = ".".join([*package, node.module])
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            if base.split(".")[0] != PACKAGE:
+                continue
             if base != PACKAGE:
                 found.add(base)
             found |= {f"{base}.{a.name}" for a in node.names if _module_file(f"{base}.{a.name}")}

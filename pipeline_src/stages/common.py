@@ -79,10 +79,15 @@ def job_options(stage: str, params: dict, name: str) -> dict:
     raise ValueError(f"no job options for stage {stage!r}")
 
 
+def _as_recorded(options: dict) -> dict:
+    """`options` as a stamp reads back from its JSON file (tuples as lists, and so on)."""
+    from pipeline_src.io import to_json
+
+    return json.loads(to_json(options))
+
+
 def _stamp_options(path) -> dict | None:
     """The options a stamp records, or None when there is no readable stamp."""
-    import json
-
     try:
         return json.loads(path.read_text()).get("options")
     except (OSError, ValueError, AttributeError):
@@ -102,7 +107,6 @@ def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     Returns whether it wrote.
     """
     import hashlib
-    import json
     import os
     import time
 
@@ -110,7 +114,7 @@ def write_stamp(stage: str, name: str, options: dict, results) -> bool:
     from pipeline_src.paths import params_stamp
 
     path = params_stamp(stage, name, results)
-    wanted = json.loads(to_json(options))  # as it reads back from the file
+    wanted = _as_recorded(options)
     recorded = _stamp_options(path)
     if recorded == wanted:
         return False
@@ -130,13 +134,12 @@ def plan_stamps(jobs: dict, results, read_only: bool, staging=None) -> dict:
     workspace) instead, newer than the outputs, so that the dry run lists the job all the same."""
     from pathlib import Path
 
-    from pipeline_src.io import to_json
     from pipeline_src.paths import params_stamp
 
     planned = {}
     for (stage, name), options in jobs.items():
         path = params_stamp(stage, name, results)
-        if read_only and _stamp_options(path) != json.loads(to_json(options)):
+        if read_only and _stamp_options(path) != _as_recorded(options):
             staged = params_stamp(stage, name, Path(staging))
             staged.parent.mkdir(parents=True, exist_ok=True)
             if path.exists():

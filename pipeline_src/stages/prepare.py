@@ -8,7 +8,6 @@ byte-identical files; meta.json records their sha256, shape, classes and source.
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +54,16 @@ def check_pinned(name: str, options: dict, results: Path) -> None:
     folder = raw_dir(name, results)
     if spec.kind == "points" or datasets.is_folder(options):
         return  # nothing downloaded: drawn by prepare, or the user's own images
-    if name == "digits":
-        def check(f: Path) -> str | None:
-            sha = file_digest(f)
-            return None if sha == datasets.DIGITS_CSV_SHA256 else f"sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256}"
-        pinned = {"digits.csv.gz": check}
-    else:
-        pinned = {raw.name: functools.partial(verify, raw=raw) for raw in datasets.pinned_raw_files(name, spec, options)}
-    for fname, check in pinned.items():
+    pinned = {} if name == "digits" else {raw.name: raw for raw in datasets.pinned_raw_files(name, spec, options)}
+    for fname in pinned or ["digits.csv.gz"]:
         f = folder / fname
-        problem = check(f) if f.is_file() else "missing"
+        if not f.is_file():
+            problem = "missing"
+        elif fname in pinned:
+            problem = verify(f, pinned[fname])
+        else:  # scikit-learn's file, pinned by its sha256
+            sha = file_digest(f)
+            problem = None if sha == datasets.DIGITS_CSV_SHA256 else f"sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256}"
         if problem:
             raise InputError(f"{f}: {problem}; it is not the published file: delete {folder} and rerun download")
 

@@ -20,7 +20,8 @@ def test_imports_inside_functions_and_from_packages_are_followed(tmp_path, monke
         "stage.py": "import pipeline_src\n\ndef run():\n    from pipeline_src.sub import helper\n    return helper.x\n",
         "sub/__init__.py": "from pipeline_src import base\n",  # runs before sub.helper
         "base.py": "",
-        "sub/helper.py": "from pipeline_src import leaf\nx = leaf.y\n",
+        "sub/helper.py": "from pipeline_src import leaf\nfrom . import sibling\nx = leaf.y\n",
+        "sub/sibling.py": "",
         "leaf.py": "y = 1\n",
         "unused.py": "z = 2\n",
     }
@@ -33,10 +34,10 @@ def test_imports_inside_functions_and_from_packages_are_followed(tmp_path, monke
     finally:
         import_closure.cache_clear()
     # the function-level import (the kind a hand-kept list missed), the package around it and what
-    # that package's __init__ imports, what the module imports; not the bare package (its version
+    # that package's __init__ imports, what the module imports (relative imports too); not the bare package (its version
     # string) and not a module nobody imports
     assert found == ("pipeline_src/base.py", "pipeline_src/leaf.py", "pipeline_src/stage.py",
-                     "pipeline_src/sub/__init__.py", "pipeline_src/sub/helper.py")
+                     "pipeline_src/sub/__init__.py", "pipeline_src/sub/helper.py", "pipeline_src/sub/sibling.py")
 
 
 def test_every_module_a_stage_loads_is_one_of_its_sources():
