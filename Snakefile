@@ -13,6 +13,13 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# The jobs that use the network run where Snakemake runs (a cluster's login node), never on a
+# compute node: those of most clusters have no outbound network.
+localrules:
+    download,
+    weights,
+
+
 rule all:
     input:
         all_targets(),

@@ -23,9 +23,16 @@ NVIDIA_CONTROL = "/dev/nvidiactl"  # present wherever the NVIDIA driver is loade
 LOCK_DIR_ENV = "PIPELINE_GPU_LOCK_DIR"
 
 
-def wants_gpu(device: str) -> bool:
-    """True when a stage with this `device` option will run on CUDA."""
-    return device == "cuda" or (device == "auto" and os.path.exists(NVIDIA_CONTROL))
+def wants_gpu(device: str, gpu_nodes: bool | None = None) -> bool:
+    """True when a stage with this `device` option will run on CUDA.
+
+    gpu_nodes: whether the machines the job will run on have GPUs, where the caller knows it
+    (a cluster profile declares it; the submitting host is not those machines). None: the job
+    runs here, and this machine's NVIDIA driver decides.
+    """
+    if device == "auto":
+        return os.path.exists(NVIDIA_CONTROL) if gpu_nodes is None else gpu_nodes
+    return device == "cuda"
 
 
 def visible_gpus(environ: dict | None = None, dev: str = "/dev") -> list[str]:

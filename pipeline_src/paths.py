@@ -56,6 +56,11 @@ def reference_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:
     return {"arrays": d / "reference.npz", "summary": d / "reference.json"}
 
 
+def weights_record(results: Path = RESULTS) -> Path:
+    """results/weights/inception.json: where the checked Inception weights are, or why there are none."""
+    return Path(results) / "weights" / "inception.json"
+
+
 def feature_cache(extractor: str, key: str, results: Path = RESULTS) -> Path:
     """results/.cache/features/{extractor}-{key}.npz: real-data features keyed by their content."""
     return Path(results) / ".cache" / "features" / f"{extractor}-{key}.npz"

@@ -7,7 +7,8 @@ feed it (grayscale tiled to 3 channels) and pin its weights:
 
 - weights are an input checked by sha256, found in this order: the path in
   params (`reference.inception.weights`), torch hub's cache (where
-  torch-fidelity itself would put them), a download from `url` into that cache;
+  torch-fidelity itself would put them), a download from `url` into that cache
+  (by the `weights` stage only, which runs where the network is);
 - when none works, `WeightsUnavailable` carries the reason, and the metrics
   that need Inception are recorded as unavailable with it. A file with the
   wrong sha256 is an error naming the file, never used.
@@ -48,10 +49,12 @@ def _checked(path: Path, sha256: str, what: str) -> Path:
     return path
 
 
-def resolve_weights(options: dict) -> Path:
+def resolve_weights(options: dict, download: bool = True, why_not_here: str = "") -> Path:
     """The weights file to use, checked against options["sha256"].
 
     options: `reference.inception` of params.yaml (weights, url, sha256, timeout_s).
+    download: whether this job may fetch `url` into the cache; why_not_here: when it may not,
+    what the reason for missing weights should say (what the stage that fetches them recorded).
     Raises InputError for a configured path that is missing or wrong, and
     WeightsUnavailable when the weights are nowhere to be had.
     """
@@ -64,6 +67,9 @@ def resolve_weights(options: dict) -> Path:
     cached = hub_cache_path()
     if cached.is_file():
         return _checked(cached, sha256, "torch hub cache")
+    if not download:
+        raise WeightsUnavailable(f"no Inception weights: {cached} does not exist ({why_not_here}); set "
+                                 f"reference.inception.weights to a copy of {WEIGHTS_FILE}")
     if not options["url"]:
         raise WeightsUnavailable(f"no Inception weights: {cached} does not exist and reference.inception.url is "
                                  f"null; set reference.inception.weights to a copy of {WEIGHTS_FILE}")

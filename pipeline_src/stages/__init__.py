@@ -104,6 +104,11 @@ register(Stage(
     "pipeline_src.stages.classifier",
 ))
 register(Stage(
+    "weights",
+    "fetch the pinned Inception weights where the network is -> results/weights/inception.json",
+    "pipeline_src.stages.weights",
+))
+register(Stage(
     "reference",
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",

@@ -65,6 +65,12 @@ def job_options(stage: str, params: dict, name: str) -> dict:
     if stage == "reference":
         toy = {k: params["evaluate"][k] for k in ("toy_samples", "hq_threshold")}  # the toy baseline
         return {"reference": params["reference"], "toy": toy, "dataset": dataset_options(params, name)}
+    if stage == "weights":  # one job: the Inception weights every image reference reads
+        from pipeline_src import datasets
+
+        ref = params["reference"]
+        images = any(datasets.spec_of(d, o).kind == "image" for d, o in params["datasets"].items())
+        return {"inception": ref["inception"], "needed": "inception" in ref["extractors"] and images}
     if stage == "train":
         return variant_options(params, name.rsplit("-", 1)[0])
     if stage == "evaluate":

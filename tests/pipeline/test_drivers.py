@@ -82,12 +82,12 @@ def expected_jobs(params: dict) -> set[str]:
     data = {f"{stage}@{d}" for stage in ("download", "prepare", "classifier", "reference") for d in params["datasets"]}
     runs = {f"{stage}@{v}-{s}" for stage in ("train", "evaluate")
             for v in params["variants"] for s in params["train"]["seeds"]}
-    return data | runs | {"report"}
+    return data | runs | {"weights", "report"}
 
 
 def expected_cmd(job: str) -> str:
-    if job == "report":
-        return "python -m pipeline_src report"
+    if job in ("weights", "report"):  # one job each
+        return f"python -m pipeline_src {job}"
     stage, name = job.split("@")
     if stage in ("train", "evaluate"):
         variant, seed = name.rsplit("-", 1)
@@ -148,10 +148,11 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     files = result_files(workspace)
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
     # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
-    # classifier.json, reference.npz, reference.json per dataset; runs: 5 files + 2 samples + 1 snapshot
+    # classifier.json, reference.npz, reference.json per dataset, the Inception weights record; runs:
+    # 5 files + 2 samples + 1 snapshot
     # + metrics + steps.csv; report: summary.csv, summary.md, comparisons.csv, index.html and PNG + SVG
     # of each figure (losses, discriminator, metrics, selection, diagnostics, samples of digits and ring8)
-    assert len(files) == 4 * 4 + 1 + 4 * 4 + n_runs * 9 + 4 + 2 * 7
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + 1 + n_runs * 9 + 4 + 2 * 7
     assert files == result_files(other)
 
     # each driver's own viewer lists the report's figures: snakemake --report (captions from

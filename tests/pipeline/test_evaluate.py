@@ -75,6 +75,35 @@ def test_without_inception_weights_fid_is_unavailable_and_the_rest_still_runs(tm
     assert m["fd_classifier"] > 0 and "fd_classifier" not in m["unavailable"]
 
 
+def test_only_the_weights_stage_downloads_and_reference_reads_what_it_fetched(tmp_path, run_stage, monkeypatch,
+                                                                            file_server, inception_weights):
+    """Reference jobs may run on cluster nodes without network: the weights stage, which the drivers
+    run first (where Snakemake runs), fetches the weights; reference only reads them."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    file_server.add("/w.pth", inception_weights.path.read_bytes())
+    params = tiny_params()
+    params["reference"]["inception"].update(url=f"{file_server.url}/w.pth", sha256=inception_weights.sha256)
+    ws = image_run(run_stage, tmp_path / "ws", params)
+    summary = ws / "results/features/digits/reference.json"
+
+    run_stage(ws, "reference", "--dataset", "digits")  # before the weights stage: no download
+    assert file_server.requests == []
+    assert "run the weights stage" in json.loads(summary.read_text())["unavailable"]["fid"]
+
+    run_stage(ws, "weights")
+    record = json.loads((ws / "results/weights/inception.json").read_text())
+    assert record["available"] is True and file_server.requests == ["/w.pth"]
+    run_stage(ws, "reference", "--dataset", "digits")
+    assert json.loads(summary.read_text())["unavailable"] == {} and file_server.requests == ["/w.pth"]
+
+    file_server.add("/w.pth", b"not the weights")  # a failed fetch: reference says what the weights stage saw
+    (tmp_path / "torch/hub/checkpoints" / Path(record["path"]).name).unlink()
+    run_stage(ws, "weights")
+    run_stage(ws, "reference", "--dataset", "digits")
+    assert "the weights stage recorded:" in json.loads(summary.read_text())["unavailable"]["fid"]
+    assert "not the pinned" in json.loads(summary.read_text())["unavailable"]["fid"]
+
+
 def test_reference_features_are_computed_once_and_reused_by_content(tmp_path, run_stage, inception_weights):
     ws = image_run(run_stage, tmp_path, with_inception(tiny_params(), inception_weights))
     first = run_stage(ws, "reference", "--dataset", "digits")

@@ -111,6 +111,7 @@ def test_the_validator_refuses_with_a_message_or_accepts_what_the_stages_can_run
     for stage in ("download", "prepare", "classifier", "reference"):
         for dataset in params["datasets"]:
             job_options(stage, params, dataset)
+    job_options("weights", params, "all")
     job_options("report", params, "all")
     for variant in params["variants"]:
         options = variant_options(params, variant)

@@ -7,9 +7,10 @@ from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
-                                reference_files, report_files, run_dir)
+                                reference_files, report_files, run_dir, weights_record)
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, plan_stamps, variant_options
+from pipeline_src.stages.weights import JOB as WEIGHTS_JOB
 from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
@@ -62,8 +63,9 @@ def job_resource(stage, key):
 
 
 def gpu_tokens(device):
-    """1 for jobs that will run on CUDA, so `--resources gpu=N` bounds them."""
-    return 1 if wants_gpu(device) else 0
+    """1 for jobs that will run on CUDA, decided for the machines they run on (see GPU_NODES):
+    `--resources gpu=N` bounds them here, and Slurm gives each one a GPU."""
+    return 1 if wants_gpu(device, GPU_NODES) else 0
 
 
 def is_image(dataset):
@@ -106,9 +108,10 @@ def _planned_stamps():
     import tempfile
 
     jobs = [(stage, d) for d in DATASETS for stage in ("download", "prepare", "classifier", "reference")]
+    jobs += [("weights", WEIGHTS_JOB)]
     jobs += [(stage, f"{v}-{s}") for v in VARIANTS for s in SEEDS for stage in ("train", "evaluate")]
     jobs = {(stage, name): job_options(stage, config, name) for stage, name in jobs + [("report", "all")]}
-    read_only = _read_only_invocation(sys.argv)
+    read_only = _read_only_invocation(COMMAND_LINE)
     staging = None
     if read_only:
         staging = tempfile.mkdtemp(prefix="gan-pipeline-stamps-")
@@ -116,23 +119,52 @@ def _planned_stamps():
     return plan_stamps(jobs, RESULTS, read_only, staging)
 
 
-def _read_only_invocation(argv):
-    """Whether this Snakemake command only looks (`-n` and its kind): the Snakefile is read before
-    Snakemake knows, so its own argument parser reads the command line. Unsure: not read-only."""
+def _command_line():
+    """This Snakemake command's options, its profiles applied, read by Snakemake's own parser: the
+    Snakefile is read before Snakemake tells it what it was asked. None when unreadable (unsure)."""
     import contextlib
     import io
+    import sys
 
-    from snakemake.cli import get_argument_parser
+    from snakemake.cli import parse_args
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            args, _ = get_argument_parser().parse_known_args(argv[1:])
-    except SystemExit:
-        return False
+            return parse_args(sys.argv[1:])[1]
+    except (SystemExit, Exception):
+        return None
+
+
+def _read_only_invocation(args):
+    """Whether this command only looks (`-n` and its kind). Unsure: not read-only."""
     looks = ("dryrun", "summary", "detailed_summary", "list_rules", "list_target_rules", "lint", "dag",
              "rulegraph", "filegraph", "d3dag", "unlock", "list_changes", "list_input_changes",
              "list_params_changes", "list_untracked", "list_conda_envs")
-    return any(getattr(args, a, None) not in (None, False) for a in looks) or getattr(args, "executor", None) == "dryrun"
+    return args is not None and (any(getattr(args, a, None) not in (None, False) for a in looks)
+                                 or getattr(args, "executor", None) == "dryrun")
+
+
+def _declared_gpu_nodes():
+    """`gpu_nodes` of the default resources, which workflow/profiles/slurm sets: whether the machines
+    that run the jobs have GPUs. Undeclared, the jobs run here and this machine decides (None); a
+    command that sends them to other machines must declare it, since the login node cannot tell."""
+    defaults = workflow.resource_settings.default_resources
+    if defaults is not None and "gpu_nodes" in defaults:
+        value = getattr(defaults["gpu_nodes"], "value", None)
+        if value not in (0, 1):
+            raise WorkflowError(f"default resource gpu_nodes={value!r}: 1 (the nodes that run the jobs have "
+                                "GPUs) or 0 (they have none)")
+        return bool(value)
+    executor = getattr(COMMAND_LINE, "executor", None)
+    if workflow.is_main_process and executor not in (None, "local", "dryrun", "touch"):
+        raise WorkflowError(f"--executor {executor}: the jobs run on other machines, so this one cannot tell "
+                            "whether they have GPUs. Declare it with --default-resources gpu_nodes=1 (or 0 "
+                            "for CPU-only nodes), as workflow/profiles/slurm/config.yaml does")
+    return None
+
+
+COMMAND_LINE = _command_line()
+GPU_NODES = _declared_gpu_nodes()
 
 
 STAMPS = _planned_stamps()
@@ -153,4 +185,4 @@ def all_targets():
     data += [str(classifier_files(d)["summary"]) for d in DATASETS]
     data += [str(reference_files(d)["summary"]) for d in DATASETS]
     runs = [str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS]
-    return data + runs + [str(p) for p in report_files().values()]
+    return data + [str(weights_record())] + runs + [str(p) for p in report_files().values()]

@@ -26,10 +26,29 @@ rule classifier:
         "python -m pipeline_src classifier --dataset {wildcards.dataset:q} 2> {log:q}"
 
 
+rule weights:
+    input:
+        stage_sources("weights"),
+        stamp=stamp("weights", WEIGHTS_JOB),
+    output:
+        str(weights_record()),
+    params:
+        options=job_options("weights", config, WEIGHTS_JOB),
+    priority: 40  # see rule download
+    resources:
+        runtime=job_resource("weights", "runtime_min"),
+        mem_mb=job_resource("weights", "mem_mb"),
+    log:
+        "results/logs/weights.log",
+    shell:
+        "python -m pipeline_src weights 2> {log:q}"
+
+
 rule reference:
     input:
         stage_sources("reference"),
         stamp=lambda wc: stamp("reference", wc.dataset),
+        weights=lambda wc: str(weights_record()) if is_image(wc.dataset) else [],
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
         meta="results/data/{dataset}/meta.json",
