@@ -45,12 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline_src.errors import InputError
     from pipeline_src.params import read_yaml, validate_params
     from pipeline_src.paths import RESULTS, classifier_files
-    from pipeline_src.stages.reference import load_reference
+    from pipeline_src.features.reference import load_reference
     from pipeline_src.stages.common import variant_options
     from pipeline_src.stages.train import N_DIVERSITY
     from pipeline_src.training.diagnostics import diversity_ratio
     from pipeline_src.training.generator import to_uint8
-    from pipeline_src.training.loop import Trainer, to_unit_range
+    from pipeline_src.datasets.prepared import to_unit_range
+    from pipeline_src.training.loop import Trainer
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.recipe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -8,7 +8,7 @@
   implementations read data) instead of indexing the uint8 tensor on the device;
 - the MLP GAN at the classic tutorial configuration (28x28x1, batch 64, z 100);
 - bf16 autocast, torch.compile and channels_last on/off (throughput only: their effect on
-  the final metrics is measured by the preset configs/speed_options.yaml, README "Speed options").
+  the final metrics is measured by the preset configs/speed_options.yaml, docs/findings.md "Speed options and the results").
 
 Throughput is reported as training iterations/s and real images/s (iterations x
 batch), the quantity the examples' loop processes.

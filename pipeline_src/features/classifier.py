@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from pipeline_src.datasets.prepared import to_unit_range
 from pipeline_src.progress import Progress
 from pipeline_src.optim import eager
 
@@ -42,7 +43,7 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, S, S) uint8 -> features (B, feature_dim), logits (B, n_classes)."""
-        features = self.body(x.float() / 127.5 - 1.0)
+        features = self.body(to_unit_range(x))
         return features, self.head(features)
 
 

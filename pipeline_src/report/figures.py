@@ -4,7 +4,7 @@
 Every figure uses one colour per variant, the same in all figures, from
 seaborn's colour-blind-safe palette, and is sized for a paper's text width.
 Bands and error bars are Student-t confidence intervals over seeds, the same
-intervals as the tables (pipeline_src.report.tables.mean_ci).
+intervals as the tables (pipeline_src.report.stats).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from pipeline_src.io import atomic_write_bytes  # noqa: E402
+from pipeline_src.report.stats import t_quantile  # noqa: E402
 from pipeline_src.report.tables import HIGHER_IS_BETTER, LOWER_IS_BETTER  # noqa: E402
 from pipeline_src.training import BCE_LOSSES  # noqa: E402
+from pipeline_src.training.samples import image_grid  # noqa: E402
 
 PALETTE = "colorblind"  # seaborn's Okabe-Ito-like palette: distinguishable with the common colour-vision deficiencies
 TEXT_WIDTH_IN = 7.0  # inches: the text width of a two-column paper; figures are drawn at it
@@ -77,7 +79,7 @@ def seed_band(logs: pd.DataFrame, column: str, level: float) -> pd.DataFrame:
     finite = logs[np.isfinite(logs[column].astype(float))]
     out = finite.groupby(["variant", "step"])[column].agg(["mean", "std", "count"]).reset_index()
     dof = np.maximum(out["count"].to_numpy() - 1, 1)
-    t = stats.t.ppf(0.5 + level / 2, dof)
+    t = t_quantile(level, dof)
     out["half"] = np.where(out["count"] > 1, t * out["std"].fillna(0) / np.sqrt(out["count"]), 0.0)
     return out
 
@@ -191,18 +193,6 @@ def selection_curves(steps: pd.DataFrame, chosen: pd.DataFrame, datasets: dict[s
                  "markers: evaluated G", fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def image_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
-    """(B, C, H, W) uint8 -> (rows*H + pad, nrow*W + pad[, 3]) uint8 tiles with 1-pixel white gaps."""
-    b, c, h, w = images.shape
-    ncol = min(nrow, b)
-    rows = math.ceil(b / ncol)
-    out = np.full((rows * (h + 1) + 1, ncol * (w + 1) + 1, c), 255, dtype=np.uint8)
-    for k in range(b):
-        r, q = divmod(k, ncol)
-        out[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + q * (w + 1): 1 + q * (w + 1) + w] = images[k].transpose(1, 2, 0)
-    return out[:, :, 0] if c == 1 else out
 
 
 def sample_panels(dataset: str, kind: str, real: np.ndarray, generated: dict[str, np.ndarray],

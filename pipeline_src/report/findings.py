@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from pipeline_src.metrics import is_number
+from pipeline_src.report.stats import mean_se, paired_p
 from pipeline_src.report.tables import Table
 
 # PacGAN (Lin et al. 2018) Table 1 and VEEGAN (Srivastava et al. 2017) Table 1, the
@@ -36,11 +37,6 @@ PUBLISHED_MM_NS = {"mnist": (9.8, 6.8), "fashion_mnist": (29.6, 26.5)}
 IMAGE_GOAL = {"class_kl": 0.1, "fd_classifier": {"digits": 100.0}}
 SIGNIFICANCE = 0.05  # a paired difference over seeds "holds" below this p; above it, only its direction is reported
 STUDIOGAN = "StudioGAN's DCGAN on CIFAR-10: best FID 49.0 at step 42k, 137.4 at the last step (200k)"
-
-
-def mean_se(values: list[float]) -> tuple[float, float | None]:
-    x = np.asarray(values, dtype=np.float64)
-    return float(x.mean()), (float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else None)
 
 
 def _fmt(value: float | None, se: float | None = None, percent: bool = False) -> str:
@@ -173,8 +169,6 @@ def loss_table(runs: list[dict], variants: dict[str, dict], diagnostics: dict[tu
     """minimax vs non_saturating for each compared pair that differs in that loss: FD_classifier,
     classes covered, G's early gradient norm and the seeds flagged saturated (of those checked),
     beside Lucic et al.'s FIDs."""
-    from scipy import stats
-
     by_key = {(r["variant"], r["seed"]): r for r in runs}
     rows = []
     for a, b in pairs:
@@ -193,7 +187,7 @@ def loss_table(runs: list[dict], variants: dict[str, dict], diagnostics: dict[tu
                 cells += ["–", "–"]
                 continue
             x, y = np.array(pairs_, dtype=np.float64).T
-            p = float(stats.ttest_rel(y, x).pvalue) if len(x) > 1 and np.any(x != y) else float("nan")
+            p = paired_p(y, x)
             cells += [f"{_fmt(*mean_se(list(x)))} → {_fmt(*mean_se(list(y)))}", "–" if math.isnan(p) else f"{p:.2g}"]
             verdict.append(y.mean() < x.mean() if lower else y.mean() >= x.mean())
             if key == "fd_classifier":

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from pipeline_src.metrics import is_number
+from pipeline_src.report.stats import mean_ci, paired_p
 from pipeline_src.training import FAILURE_FLAGS as FLAGS
 
 # Which way is better, for marking the best value of a column. Metrics not
@@ -39,16 +38,6 @@ def metric_columns(runs: list[dict]) -> list[str]:
         for key in run.get("unavailable", {}):
             names.setdefault(key)
     return list(names)
-
-
-def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float | None]:
-    """Mean and the half-width of its t confidence interval (None for one value)."""
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, None
-    sem = float(x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * sem)
 
 
 def differing_options(variants: dict[str, dict]) -> list[str]:
@@ -166,7 +155,7 @@ def paired_comparisons(runs: list[dict], pairs: list[tuple[str, str]], level: fl
                 continue
             xa, xb = np.array(pairs_ab, dtype=np.float64).T
             diff, ci = mean_ci(list(xb - xa), level)
-            p = float(stats.ttest_rel(xb, xa).pvalue) if len(xa) >= 2 and np.any(xb != xa) else float("nan")
+            p = paired_p(xb, xa)
             rows.append({"a": a, "b": b, "metric": m, "n_seeds": len(xa), "mean_a": float(xa.mean()),
                          "mean_b": float(xb.mean()), "diff_b_minus_a": diff, "diff_ci": ci, "p_value": p,
                          "better": _better(m, diff, ci)})

@@ -42,7 +42,7 @@ from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
 from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
-from pipeline_src.stages.reference import load_reference
+from pipeline_src.features.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import (expected_record, generate, load_generator, rerun_hint, saved_generators,
                                               to_uint8)

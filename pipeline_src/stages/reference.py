@@ -150,20 +150,6 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     return summary
 
 
-def load_reference(dataset: str, results: Path) -> tuple[dict, dict]:
-    """(arrays per extractor {name: {key: array}}, summary) as `build` wrote them."""
-    files = reference_files(dataset, results)
-    if not files["summary"].is_file() or not files["arrays"].is_file():
-        raise InputError(f"{files['summary']}: missing; run the reference stage for {dataset} first")
-    fix = f"delete results/features/{dataset}/reference.* and rerun reference"
-    summary = load_json_file(files["summary"], fix)
-    arrays: dict[str, dict] = {}
-    for k, array in load_npz_file(files["arrays"], fix).items():
-        name, field = k.split(".", 1)
-        arrays.setdefault(name, {})[field] = array
-    return arrays, summary
-
-
 def run(args: argparse.Namespace, params: dict) -> None:
     options = job_options("reference", params, args.dataset)
     print_options("reference", {"dataset": args.dataset, "options": options})

@@ -27,7 +27,7 @@ import torch
 
 import pipeline_src
 from pipeline_src import progress
-from pipeline_src.datasets.prepared import load_prepared
+from pipeline_src.datasets.prepared import load_prepared, to_unit_range
 from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
@@ -196,7 +196,7 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
         fake = generate(g_eval, trainer.sample_z(N_DIVERSITY, generator=gen)).float().cpu().numpy()
         idx = torch.randperm(len(trainer.data), generator=torch.Generator().manual_seed(seed))[:N_DIVERSITY]
         real = trainer.data[idx.to(trainer.device)].cpu()
-        real = (real.float() / 127.5 - 1).numpy() if real.dtype == torch.uint8 else real.numpy()
+        real = to_unit_range(real).numpy()
         diversity = diversity_ratio(fake[: len(real)], real)
     diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
     atomic_write_json(folder / "diagnostics.json", diagnostics)

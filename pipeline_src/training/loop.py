@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipeline_src.datasets.prepared import to_unit_range
 from pipeline_src.optim import eager
 from pipeline_src.training import losses, resolved_steps
 from pipeline_src.training.generator import sample_latent
@@ -27,11 +28,6 @@ from pipeline_src.training.networks import build_networks
 
 LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "wall_s", "images_per_s")
 _ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # accumulated on device
-
-
-def to_unit_range(x: torch.Tensor) -> torch.Tensor:
-    """uint8 images -> float in [-1, 1] (the range of G's Tanh); points unchanged."""
-    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:

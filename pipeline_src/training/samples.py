@@ -12,22 +12,26 @@ import torch
 from pipeline_src.io import atomic_write_bytes
 
 
-def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
-    """(B, C, H, W) in [-1, 1] -> PNG bytes of a grid, `nrow` images per row between white
-    1-pixel lines (pixel-exact upscale for tiny images). Built here rather than with
-    torchvision.utils.make_grid: importing torchvision costs a training job ~1.8 s."""
-    from PIL import Image
-
-    x = images.detach().float().cpu().clamp(-1, 1).add(1).div(2)  # [0, 1]
-    b, c, h, w = x.shape
+def image_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
+    """(B, C, H, W) uint8 -> one picture, `nrow` images per row between white 1-pixel lines:
+    (rows*(H+1)+1, cols*(W+1)+1) for one channel, with a last axis of C otherwise. Built here
+    rather than with torchvision.utils.make_grid: importing torchvision costs a job ~1.8 s."""
+    b, c, h, w = images.shape
     cols = min(nrow, b)
     rows = math.ceil(b / cols)
-    grid = torch.ones(c, rows * (h + 1) + 1, cols * (w + 1) + 1)
-    for i, image in enumerate(x):
+    out = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, c), 255, dtype=np.uint8)
+    for i, image in enumerate(images):
         top, left = 1 + (i // cols) * (h + 1), 1 + (i % cols) * (w + 1)
-        grid[:, top:top + h, left:left + w] = image
-    array = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    picture = Image.fromarray(array[:, :, 0] if c == 1 else array)
+        out[top:top + h, left:left + w] = image.transpose(1, 2, 0)
+    return out[:, :, 0] if c == 1 else out
+
+
+def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
+    """(B, C, H, W) in [-1, 1] -> PNG bytes of image_grid (pixel-exact upscale for tiny images)."""
+    from PIL import Image
+
+    x = images.detach().float().cpu().clamp(-1, 1).add(1).div(2).mul(255).round().to(torch.uint8).numpy()
+    picture = Image.fromarray(image_grid(x, nrow))
     scale = max(1, 256 // max(picture.size))
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)

@@ -20,7 +20,8 @@ from pipeline_src.params import load_params
 from pipeline_src.stages.common import variant_options
 from pipeline_src.training.diagnostics import diversity_ratio
 from pipeline_src.training.generator import to_uint8
-from pipeline_src.training.loop import Trainer, to_unit_range
+from pipeline_src.datasets.prepared import to_unit_range
+from pipeline_src.training.loop import Trainer
 from tests.conftest import REPO
 
 N_IMAGES = 200  # training digits of the GAN
@@ -90,7 +91,7 @@ def test_without_r1_the_same_run_collapses(digits, classify):
 
 
 def test_the_recipe_tool_prints_a_learning_curve_and_the_grid(sweep, tmp_path):
-    """`python -m benchmarks.recipe`, the tool behind README's recipe table, in a finished sweep."""
+    """`python -m benchmarks.recipe`, the tool behind docs/image-recipes.md's tables, in a finished sweep."""
     import subprocess
     import sys
 

@@ -9,7 +9,8 @@ import pytest
 
 from pipeline_src.report import figures
 from pipeline_src.report.html import Figure, render
-from pipeline_src.report.tables import Table, flag_counts, mean_ci
+from pipeline_src.report.stats import mean_ci
+from pipeline_src.report.tables import Table, flag_counts
 
 
 def logs(values_by_seed: dict[int, list[float]]) -> pd.DataFrame:

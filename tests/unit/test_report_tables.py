@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipeline_src.report.tables import (baseline_rows, differing_options, mean_ci, paired_comparisons, summarise,
+from pipeline_src.report.stats import mean_ci
+from pipeline_src.report.tables import (baseline_rows, differing_options, paired_comparisons, summarise,
                                         report_tables, to_markdown)
 
 VARIANTS = {

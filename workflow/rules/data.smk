@@ -12,7 +12,7 @@ rule download:
         options=lambda wc: job_options("download", config, wc.dataset),
     # Data and features first, then each run's evaluate as soon as it can start, training last:
     # the shared jobs do not wait behind 21 training runs, and evaluations overlap training
-    # instead of running one by one at the end (README, Two commands).
+    # instead of running one by one at the end (docs/method.md, Stages).
     priority: 40
     resources:
         runtime=job_resource("download", "runtime_min"),
