@@ -13,6 +13,7 @@ BENCHMARKS = {
     "training": "train step images/s: ours vs pytorch/examples DCGAN (needs --examples), DataLoader feed, MLP",
     "pipeline": "no-op re-run of each driver, and one changed variant vs a full run",
     "scaling": "seconds per stage at 1x, 4x, 16x variants, seeds and generated samples",
+    "slurm": "a sweep through the Slurm profile on a single-node test cluster, toy runs grouped vs one job each",
 }
 
 

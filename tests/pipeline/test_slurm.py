@@ -62,9 +62,10 @@ def submit(cluster: SlurmCluster, workspace, profile: str, *targets: str) -> str
     return proc.stdout + proc.stderr
 
 
-def gpu_requested(cluster: SlurmCluster, out: str, rule: str) -> dict[str, bool]:
-    """Whether each Slurm job of `rule` asked for a GPU, as Slurm recorded it."""
-    jobs = set(re.findall(rf"rule_{rule}/\S+/(\d+)\.log", out))
+def gpu_requested(cluster: SlurmCluster, out: str, folder: str) -> dict[str, bool]:
+    """Whether each Slurm job whose log lies in .snakemake/slurm_logs/`folder` (rule_train/..., or
+    group_toys... for a group) asked for a GPU, as Slurm recorded it."""
+    jobs = set(re.findall(rf"slurm_logs/{folder}\S*/(\d+)\.log", out))
     shown = {job: subprocess.run(["scontrol", "show", "job", job], env=cluster.env, capture_output=True,
                                  text=True, check=True).stdout for job in jobs}
     return {job: bool(re.search(r"gres/gpu[:=]1|gpu:1", text)) for job, text in shown.items()}
@@ -87,11 +88,14 @@ def test_tiny_pipeline_runs_to_completion_through_the_slurm_profile(slurm, works
     before = set(job_ids(slurm))
     out = submit(slurm, workspace, "workflow/profiles/slurm")
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", out)
-    # prepare, classifier and reference per dataset; train and evaluate per variant; the report
-    assert len(submitted) == 3 * 4 + 2 + 2 + 1
+    # prepare, classifier and reference per dataset; the image run's train and evaluate; the toy
+    # run's train and evaluate as one job (the group `toys`); the report
+    assert len(submitted) == 3 * 4 + 2 + 1 + 1
+    assert len(re.findall(r"slurm_logs/group_toys_evaluate_train/\d+\.log", out)) == 1
+    assert not re.search(r"rule_(train|evaluate)/ns_toy_ring8", out)
     assert set(submitted) <= set(job_ids(slurm)) - before  # every one ran as a Slurm job and completed
     # the jobs that use the network ran here, as local jobs
-    assert sorted(re.findall(r"^localrule (\w+):", out, flags=re.M)) == ["download"] * 4 + ["weights"]
+    assert sorted(re.findall(r"^localrule (?!all:)(\w+):", out, flags=re.M)) == ["download"] * 4 + ["weights"]
     assert not re.search(r"rule_(download|weights)/", out)
     for d in params["datasets"]:
         assert (workspace / f"results/data/{d}/meta.json").is_file()
@@ -100,8 +104,9 @@ def test_tiny_pipeline_runs_to_completion_through_the_slurm_profile(slurm, works
     assert (workspace / "results/report/summary.md").is_file()
     # the default `device: auto` and the profile's gpu_nodes: 1: the GPU request reached Slurm,
     # although this host has no GPU driver
-    assert list(gpu_requested(slurm, out, "train").values()) == [True, True]
-    assert list(gpu_requested(slurm, out, "evaluate").values()).count(True) == 1  # the image run's
+    assert list(gpu_requested(slurm, out, "rule_train").values()) == [True]  # the image run's
+    assert list(gpu_requested(slurm, out, "rule_evaluate").values()) == [True]
+    assert list(gpu_requested(slurm, out, "group_toys").values()) == [True]  # the toy run's (device auto)
 
 
 def test_a_profile_that_says_the_nodes_have_no_gpus_asks_for_none(slurm, workspace):
@@ -112,4 +117,4 @@ def test_a_profile_that_says_the_nodes_have_no_gpus_asks_for_none(slurm, workspa
     assert text.count("gpu_nodes: 1") == 1
     (profile / "config.yaml").write_text(text.replace("gpu_nodes: 1", "gpu_nodes: 0"))
     out = submit(slurm, workspace, str(profile), "results/runs/ns_mlp_digits/seed0/generator.pt")
-    assert list(gpu_requested(slurm, out, "train").values()) == [False]
+    assert list(gpu_requested(slurm, out, "rule_train").values()) == [False]

@@ -76,6 +76,14 @@ def variant_dataset(wc):
     return config["variants"][wc.variant]["dataset"]
 
 
+def run_group(wc):
+    """A cluster submits a toy run's train and evaluate jobs as one job, the Snakemake group
+    `toys`: each takes seconds, and every submission waits in the queue. An image run's jobs
+    stay apart: its evaluate needs the dataset's reference statistics, and in one group its
+    training would wait for them. One machine ignores groups."""
+    return None if is_image(variant_dataset(wc)) else "toys"
+
+
 def run_size(variant):
     """A rough size of a run, for ordering the training jobs only (never for results): the values
     its networks see, generator updates x batch x (d_steps + 1) x values per sample. It ignores the

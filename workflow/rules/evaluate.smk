@@ -18,6 +18,7 @@ rule evaluate:
         options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
     threads: config["evaluate"]["cpu_threads"]
     priority: 10  # see rule download
+    group: run_group
     resources:
         gpu=lambda wc: gpu_tokens(config["evaluate"]["device"]) if is_image(variant_dataset(wc)) else 0,
         runtime=job_resource("evaluate", "runtime_min"),

@@ -20,6 +20,7 @@ rule train:
         options=lambda wc: variant_options(config, wc.variant),
     threads: lambda wc: variant_options(config, wc.variant)["cpu_threads"]
     priority: train_priority
+    group: run_group
     resources:
         gpu=lambda wc: gpu_tokens(variant_options(config, wc.variant)["device"]),
         runtime=job_resource("train", "runtime_min"),
