@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path("results")
@@ -25,19 +26,90 @@ def manifest_path(dataset: str, results: Path = RESULTS) -> Path:
     return raw_dir(dataset, results) / "manifest.json"
 
 
-def run_dir(variant: str, seed: int, results: Path = RESULTS) -> Path:
-    """results/runs/{variant}/seed{seed}: everything `train` writes for one run."""
-    return Path(results) / "runs" / variant / f"seed{seed}"
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one (variant, seed) run that `train` and `evaluate` write: the one place
+    their names are spelled. With the seed "{seed}" and the variant "{variant}" it spells the
+    Snakemake rules' patterns."""
+
+    variant: str
+    seed: int | str
+    results: Path = RESULTS
+
+    @property
+    def folder(self) -> Path:
+        """results/runs/{variant}/seed{seed}: everything `train` writes for the run."""
+        return Path(self.results) / "runs" / self.variant / f"seed{self.seed}"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The full training state at the end (weights, optimisers, EMA, RNG)."""
+        return self.folder / "checkpoint.pt"
+
+    @property
+    def generator(self) -> Path:
+        """The last G (EMA when on), readable without params.yaml."""
+        return self.folder / "generator.pt"
+
+    @property
+    def log_csv(self) -> Path:
+        return self.folder / "log.csv"
+
+    @property
+    def diagnostics(self) -> Path:
+        return self.folder / "diagnostics.json"
+
+    @property
+    def options(self) -> Path:
+        """The resolved options, written last: the mark of a complete run."""
+        return self.folder / "options.json"
+
+    @property
+    def samples(self) -> Path:
+        return self.folder / "samples"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.folder / "snapshots"
+
+    @property
+    def resume(self) -> Path:
+        """The periodic checkpoint a killed run resumes from; removed when the run finishes."""
+        return self.folder / ".resume" / "checkpoint.pt"
+
+    def sample(self, name: str) -> Path:
+        """samples/{name}.png: `step_{k}` during training, `final` at the end."""
+        return self.samples / f"{name}.png"
+
+    def snapshot(self, step: int) -> Path:
+        """The snapshot of G at `step` (train.snapshot_every)."""
+        return self.snapshots / f"step_{step}.pt"
+
+    def saved_generators(self) -> list[Path]:
+        """Every saved G in step order: the snapshots, then the last one (generator.pt)."""
+        steps = sorted(k for p in self.snapshots.glob("step_*.pt") if (k := snapshot_step(p)) is not None)
+        return [self.snapshot(k) for k in steps] + [self.generator]
+
+    @property
+    def metrics(self) -> Path:
+        """results/metrics/{variant}/seed{seed}.json: the run's metrics, one flat JSON (DVC metrics)."""
+        return Path(self.results) / "metrics" / self.variant / f"seed{self.seed}.json"
+
+    @property
+    def steps_csv(self) -> Path:
+        """The selection score of every saved G (DVC plots)."""
+        return self.metrics.with_suffix(".steps.csv")
+
+
+def snapshot_step(path: Path) -> int | None:
+    """The step of a snapshot file (step_{k}.pt); None for any other file."""
+    digits = Path(path).stem.removeprefix("step_")
+    return int(digits) if Path(path).stem.startswith("step_") and digits.isdigit() else None
 
 
 def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:
     """results/.stamps/{stage}/{name}.json: the resolved params one job was asked to use."""
     return Path(results) / ".stamps" / stage / f"{name}.json"
-
-
-def metrics_file(variant: str, seed: int, results: Path = RESULTS) -> Path:
-    """results/metrics/{variant}/seed{seed}.json: one flat JSON per run (DVC metrics)."""
-    return Path(results) / "metrics" / variant / f"seed{seed}.json"
 
 
 def features_dir(dataset: str, results: Path = RESULTS) -> Path:

@@ -40,12 +40,11 @@ from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_fil
 from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
-from pipeline_src.paths import RESULTS, classifier_files, metrics_file, run_dir
+from pipeline_src.paths import RESULTS, RunFiles, classifier_files, snapshot_step
 from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.features.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
-from pipeline_src.training.generator import (expected_record, generate, load_generator, rerun_hint, saved_generators,
-                                              to_uint8)
+from pipeline_src.training.generator import expected_record, generate, load_generator, rerun_hint, to_uint8
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,19 +133,19 @@ class Scorer:
         return compare("classifier", self.extractor(to_uint8(x)), self.reference)["fd_classifier"]
 
 
-def select_generator(folder: Path, params: dict, seed: int, results: Path) -> tuple[torch.nn.Module, dict, dict, list]:
+def select_generator(run: RunFiles, params: dict, seed: int, results: Path) -> tuple[torch.nn.Module, dict, dict, list]:
     """(G, its record, what the metrics JSON says about the choice, [(step, score)] of every saved G)."""
-    g, saved = load_generator(folder)  # the last
+    g, saved = load_generator(run)  # the last
     choice = {"checkpoint": "last", "last_step": saved["step"]}
     scorer = Scorer(saved, params, seed, results)
     if scorer.unavailable is not None:
         choice["unavailable"] = {"select_score": f"no selection score: {scorer.unavailable}; the last G is evaluated"}
         return g, saved, choice, []
     trajectory, best = [], (math.inf, 0, None)
-    for path in saved_generators(folder):
-        if path.name != "generator.pt" and int(path.stem[5:]) >= saved["step"]:
+    for path in run.saved_generators():
+        if path != run.generator and snapshot_step(path) >= saved["step"]:
             continue  # written after the last good state of a diverged run
-        candidate, record = (g, saved) if path.name == "generator.pt" else load_generator(folder, path, expected=saved)
+        candidate, record = (g, saved) if path == run.generator else load_generator(run, path, expected=saved)
         score = scorer(candidate, record)
         score = math.inf if math.isnan(score) else score
         trajectory.append((record["step"], score))
@@ -179,20 +178,20 @@ def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
 
 
 def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
-    folder = run_dir(variant, seed, results)
+    run = RunFiles(variant, seed, results)
     # a missing, broken or foreign generator fails before any output
     run_options = variant_options(params, variant)
     meta = read_meta(run_options["dataset"], results)
-    _, last = load_generator(folder, expected=expected_record(run_options, fingerprint(
+    _, last = load_generator(run, expected=expected_record(run_options, fingerprint(
         run_options, seed, meta["sha256"]["train.pt"])))
     steps = resolved_steps(run_options, meta["n"]["train"])
     if last["step"] != steps and not last.get("diverged"):
-        raise InputError(f"{folder / 'generator.pt'}: written at step {last['step']}, but the run has {steps} steps "
-                         f"and did not diverge; {rerun_hint(folder)}")
+        raise InputError(f"{run.generator}: written at step {last['step']}, but the run has {steps} steps "
+                         f"and did not diverge; {rerun_hint(run)}")
     options = job_options("evaluate", params, f"{variant}-{seed}")
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
     torch.set_num_threads(params["evaluate"]["cpu_threads"])
-    g, saved, choice, trajectory = select_generator(folder, params, seed, results)
+    g, saved, choice, trajectory = select_generator(run, params, seed, results)
     dataset = saved["dataset"]
     out: dict = {"variant": variant, "seed": seed, "dataset": dataset, "step": saved["step"]}
     unavailable: dict[str, str] = choice.pop("unavailable", {})
@@ -217,16 +216,14 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
         out.update(metrics)
         unavailable.update(missing)
         out["n_samples"] = params["evaluate"]["n_samples"]
-    diagnostics_path = folder / "diagnostics.json"
-    if diagnostics_path.is_file():
-        diagnostics = load_json_file(diagnostics_path, f"rerun python -m pipeline_src train --variant {variant} --seed {seed}")
+    if run.diagnostics.is_file():
+        diagnostics = load_json_file(run.diagnostics, f"rerun python -m pipeline_src train --variant {variant} --seed {seed}")
         for flag in FAILURE_FLAGS:
             value = diagnostics.get(flag)
             out[flag] = None if value is None else bool(value)
     out["unavailable"] = unavailable
-    path = metrics_file(variant, seed, results)
-    write_trajectory(path.with_suffix(".steps.csv"), choice.get("select_metric"), trajectory)
-    atomic_write_json(path, out)
+    write_trajectory(run.steps_csv, choice.get("select_metric"), trajectory)
+    atomic_write_json(run.metrics, out)
     shown = {k: v for k, v in out.items() if is_number(v)}
     log(f"evaluate {variant} seed {seed}: {shown}" + (f"; unavailable: {sorted(unavailable)}" if unavailable else ""))
     return out

@@ -25,7 +25,7 @@ import pandas as pd
 from pipeline_src.datasets import toys as toy_data
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, load_json_file, to_json
-from pipeline_src.paths import RESULTS, metrics_file, reference_files, report_files, run_dir
+from pipeline_src.paths import RESULTS, RunFiles, reference_files, report_files
 from pipeline_src.report import figures as plots
 from pipeline_src.report.findings import findings_tables
 from pipeline_src.report.html import Figure, render
@@ -103,7 +103,7 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
     import torch
 
     from pipeline_src.datasets.prepared import load_prepared
-    from pipeline_src.training.generator import generate, load_generator, snapshot_path, to_uint8
+    from pipeline_src.training.generator import generate, load_generator, to_uint8
 
     torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     out: dict[str, dict] = {}
@@ -114,9 +114,9 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
         generated = {}
         for variant in (v for v, o in variants.items() if o["dataset"] == dataset):
             run = runs[variant]
-            folder = run_dir(variant, run["seed"], results)
+            files = RunFiles(variant, run["seed"], results)
             last = run.get("last_step", run["step"]) == run["step"]
-            g, saved = load_generator(folder, None if last else snapshot_path(folder, run["step"]))
+            g, saved = load_generator(files, None if last else files.snapshot(run["step"]))
             fake = generate(g, saved, n, SAMPLE_SEED)
             generated[variant] = (to_uint8(fake) if meta["kind"] == "image" else fake.double()).numpy()
         out[dataset] = {"kind": meta["kind"], "real": x[np.sort(pick)].numpy(), "generated": generated}
@@ -130,7 +130,7 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
     step is left out (a panel of one side alone would compare nothing)."""
     import torch
 
-    from pipeline_src.training.generator import generate, load_generator, saved_generators, to_uint8
+    from pipeline_src.training.generator import generate, load_generator, to_uint8
 
     torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     seed = params["train"]["seeds"][0]
@@ -139,14 +139,14 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
         dataset = variants[pair[0]]["dataset"]
         if variants[pair[1]]["dataset"] != dataset or samples[dataset]["kind"] != "image":
             continue
-        snapshots = {v: {p.stem: p for p in saved_generators(run_dir(v, seed, results)) if p.parent.name == "snapshots"}
-                     for v in pair}
+        files = {v: RunFiles(v, seed, results) for v in pair}
+        snapshots = {v: {p.stem: p for p in files[v].saved_generators() if p != files[v].generator} for v in pair}
         shared = [stem for stem in snapshots[pair[0]] if stem in snapshots[pair[1]]]  # in step order
         if not shared:
             continue
         early = out.setdefault(dataset, {"kind": "image", "real": samples[dataset]["real"], "generated": {}})
         for variant in pair:
-            g, saved = load_generator(run_dir(variant, seed, results), snapshots[variant][shared[0]])
+            g, saved = load_generator(files[variant], snapshots[variant][shared[0]])
             early["generated"][f"{variant}, step {saved['step']}"] = to_uint8(
                 generate(g, saved, N_IMAGES, SAMPLE_SEED)).numpy()
     return out
@@ -234,12 +234,13 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     variants = {v: variant_options(params, v) for v in params["variants"]}
     seeds = params["train"]["seeds"]
     keys = [(v, s) for v in variants for s in seeds]
-    runs = [read_json(metrics_file(v, s, results), "evaluate") for v, s in keys]
-    diagnostics = {(v, s): read_json(run_dir(v, s, results) / "diagnostics.json", "train") for v, s in keys}
-    run_options = [read_json(run_dir(v, s, results) / "options.json", "train") for v, s in keys]
-    logs = pd.concat([read_log(run_dir(v, s, results) / "log.csv").assign(variant=v, seed=s) for v, s in keys],
+    files = {(v, s): RunFiles(v, s, results) for v, s in keys}
+    runs = [read_json(files[k].metrics, "evaluate") for k in keys]
+    diagnostics = {k: read_json(files[k].diagnostics, "train") for k in keys}
+    run_options = [read_json(files[k].options, "train") for k in keys]
+    logs = pd.concat([read_log(files[v, s].log_csv).assign(variant=v, seed=s) for v, s in keys],
                      ignore_index=True)
-    steps = pd.concat([read_steps(metrics_file(v, s, results).with_suffix(".steps.csv")).assign(variant=v, seed=s)
+    steps = pd.concat([read_steps(files[v, s].steps_csv).assign(variant=v, seed=s)
                        for v, s in keys], ignore_index=True)
     used = dict.fromkeys(o["dataset"] for o in variants.values())
     references = {d: read_json(reference_files(d, results)["summary"], "reference") for d in used}

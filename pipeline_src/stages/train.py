@@ -31,7 +31,7 @@ from pipeline_src.datasets.prepared import load_prepared, to_unit_range
 from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
-from pipeline_src.paths import RESULTS, run_dir
+from pipeline_src.paths import RESULTS, RunFiles
 from pipeline_src.stages.common import fingerprint, log, print_options, variant_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, resolved_steps
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
@@ -52,11 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class Run:
     """Files of one run and the checkpoint/resume protocol around a Trainer."""
 
-    def __init__(self, folder: Path, trainer: Trainer, options: dict, print_fn=log):
-        self.folder = folder
+    def __init__(self, files: RunFiles, trainer: Trainer, options: dict, print_fn=log):
+        self.files = files
         self.trainer = trainer
         self.options = options
-        self.resume_path = folder / ".resume" / "checkpoint.pt"
+        self.resume_path = files.resume
         self.log = print_fn
 
     def save_resume(self, fp: str) -> None:
@@ -121,19 +121,19 @@ def generate(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     options = variant_options(params, variant)
-    folder = run_dir(variant, seed, results)
+    files = RunFiles(variant, seed, results)
     data, _, meta = load_prepared(options["dataset"], results)
     write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
-    (folder / "options.json").unlink(missing_ok=True)  # the mark of a complete run goes first: a rerun that
+    files.options.unlink(missing_ok=True)  # the mark of a complete run goes first: a rerun that
     # fails part-way must not leave new files beside an old options.json, as if they were one complete run
     device = resolve_device(options["device"])
     torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
     data = data.to(device)
     fp = fingerprint(options, seed, meta["sha256"]["train.pt"])
     trainer = Trainer(options, data, seed, device)
-    run = Run(folder, trainer, options)
+    run = Run(files, trainer, options)
     if not run.try_resume(fp):
-        shutil.rmtree(folder / "snapshots", ignore_errors=True)  # a fresh run: no snapshot of another one
+        shutil.rmtree(files.snapshots, ignore_errors=True)  # a fresh run: no snapshot of another one
         run.save_resume(fp)  # step 0: the last good state always exists
     fixed_z = _fixed_z(trainer, seed)
     real_for_plots = data[:N_FIXED_POINTS].float() if meta["kind"] == "points" else data[:N_FIXED_IMAGES]
@@ -158,10 +158,10 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
                         break
                     _report(bar, row, steps)
                 if s % options["sample_every"] == 0 and s < steps:
-                    write_samples(folder / "samples" / f"step_{s}.png", generate(trainer.g, fixed_z),
+                    write_samples(files.sample(f"step_{s}"), generate(trainer.g, fixed_z),
                                   real_for_plots, f"{variant} seed {seed} step {s}")
                 if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
-                    atomic_write_bytes(folder / "snapshots" / f"step_{s}.pt",
+                    atomic_write_bytes(files.snapshot(s),
                                        torch_bytes(generator_record(trainer, meta, fp, diverged=False)))
                 if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
                     if torch.isfinite(trainer.acc).all():
@@ -186,9 +186,9 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
 
 def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torch.Tensor,
            real_for_plots: torch.Tensor, diverged_at: int | None) -> dict:
-    trainer, options, folder = run.trainer, run.options, run.folder
+    trainer, options, files = run.trainer, run.options, run.files
     g_eval = trainer.generator_for_eval()
-    write_samples(folder / "samples" / "final.png", generate(g_eval, fixed_z), real_for_plots,
+    write_samples(files.sample("final"), generate(g_eval, fixed_z), real_for_plots,
                   f"{variant} seed {seed} step {trainer.step}" + (" (diverged)" if diverged_at else ""))
     diversity = None
     if diverged_at is None:
@@ -199,13 +199,13 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
         real = to_unit_range(real).numpy()
         diversity = diversity_ratio(fake[: len(real)], real)
     diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
-    atomic_write_json(folder / "diagnostics.json", diagnostics)
-    write_log_csv(folder / "log.csv", trainer.rows)
-    atomic_write_bytes(folder / "generator.pt", torch_bytes(generator_record(trainer, meta, fp, diverged_at is not None)))
-    (folder / "snapshots").mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0
-    atomic_write_bytes(folder / "checkpoint.pt", torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
+    atomic_write_json(files.diagnostics, diagnostics)
+    write_log_csv(files.log_csv, trainer.rows)
+    atomic_write_bytes(files.generator, torch_bytes(generator_record(trainer, meta, fp, diverged_at is not None)))
+    files.snapshots.mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0
+    atomic_write_bytes(files.checkpoint, torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
                                                                "options": options, "seed": seed}))
-    atomic_write_json(folder / "options.json", {
+    atomic_write_json(files.options, {
         "variant": variant, "seed": seed, "options": options, "fingerprint": fp,
         "data": {"dataset": options["dataset"], "train.pt sha256": meta["sha256"]["train.pt"]},
         "device": _device_name(trainer.device),
@@ -215,7 +215,7 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     shutil.rmtree(run.resume_path.parent, ignore_errors=True)  # finished: nothing to resume
     flags = [k for k in FAILURE_FLAGS if diagnostics.get(k)]
     log(f"train {variant} seed {seed}: {trainer.step} steps in {trainer.wall_s:.1f} s"
-        + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {folder}")
+        + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {files.folder}")
     return diagnostics
 
 

@@ -11,6 +11,7 @@ import torch
 
 from pipeline_src.errors import InputError
 from pipeline_src.io import load_torch_file
+from pipeline_src.paths import RunFiles
 from pipeline_src.training import GENERATOR_OPTIONS
 from pipeline_src.training.networks import build_networks
 
@@ -22,17 +23,6 @@ def sample_latent(n: int, z_dim: int, noise: str, generator: torch.Generator) ->
     return torch.randn(n, z_dim, generator=generator, device=generator.device)
 
 
-def snapshot_path(folder: Path, step: int) -> Path:
-    """A run's snapshot of G at `step` (train.snapshot_every)."""
-    return Path(folder) / "snapshots" / f"step_{step}.pt"
-
-
-def saved_generators(folder: Path) -> list[Path]:
-    """Every saved G of a run in step order: its snapshots, then the last one (generator.pt)."""
-    steps = sorted(int(p.stem[5:]) for p in (Path(folder) / "snapshots").glob("step_*.pt") if p.stem[5:].isdigit())
-    return [snapshot_path(folder, k) for k in steps] + [Path(folder) / "generator.pt"]
-
-
 def expected_record(options: dict, fingerprint: str) -> dict:
     """What the generator of a run with these (variant) options and this fingerprint must record:
     `load_generator`'s `expected` (a saved record works too: a snapshot must match its run's generator.pt)."""
@@ -40,13 +30,9 @@ def expected_record(options: dict, fingerprint: str) -> dict:
             "options": {k: options[k] for k in GENERATOR_OPTIONS}, "fingerprint": fingerprint}
 
 
-def rerun_hint(folder: Path) -> str:
+def rerun_hint(run: RunFiles) -> str:
     """What rebuilds a run's generator files: its train job, as a command."""
-    folder = Path(folder)
-    if folder.name.startswith("seed") and folder.name[4:].isdigit():
-        return (f"rerun train for this run (python -m pipeline_src train --variant {folder.parent.name} "
-                f"--seed {folder.name[4:]})")
-    return "rerun train for this run"
+    return f"rerun train for this run (python -m pipeline_src train --variant {run.variant} --seed {run.seed})"
 
 
 def _differences(saved: dict, expected: dict) -> list[str]:
@@ -59,15 +45,15 @@ def _differences(saved: dict, expected: dict) -> list[str]:
             "number of steps, seed or dataset version than params.yaml gives this run)"]
 
 
-def load_generator(folder: Path, file: Path | None = None, expected: dict | None = None) -> tuple[torch.nn.Module, dict]:
+def load_generator(run: RunFiles, file: Path | None = None, expected: dict | None = None) -> tuple[torch.nn.Module, dict]:
     """G in eval mode and the saved record (model, shape, options, dataset, kind, step):
     the run's last G (generator.pt), or `file` (one of its snapshots). With `expected`
     (see expected_record), a G written for another network, dataset or loss is refused
     by name before its weights are touched: a copied-in or stale file, not a size-mismatch traceback."""
-    path = Path(file) if file is not None else Path(folder) / "generator.pt"
+    path = Path(file) if file is not None else run.generator
     if not path.is_file():
         raise InputError(f"{path}: missing; run the train stage for this run first")
-    fix = rerun_hint(folder)
+    fix = rerun_hint(run)
     saved = load_torch_file(path, fix)
     if not isinstance(saved, dict) or not {"state_dict", "model", "shape", "options"} <= set(saved):
         raise InputError(f"{path}: not a generator record of this pipeline; {fix}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipeline_src.paths import RunFiles
 from pipeline_src.training.generator import load_generator
 from pipeline_src.training.losses import LOSSES
 from pipeline_src.training.networks import build_networks
@@ -58,7 +59,7 @@ def test_a_run_writes_every_output_with_its_content(tmp_path, run_stage):
     assert list(rows[0]) == ["step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
                              "wall_s", "images_per_s"]
     assert all(0 < float(r["d_real"]) < 1 and float(r["grad_norm_g"]) > 0 for r in rows)
-    g, saved = load_generator(folder)  # rebuilt without params.yaml
+    g, saved = load_generator(RunFiles("ns_mlp_digits", 0, ws / "results"))  # rebuilt without params.yaml
     assert g(torch.randn(3, saved["options"]["z_dim"])).shape == (3, 1, 8, 8)
     assert saved["step"] == 20 and not saved["diverged"]
     options = json.loads((folder / "options.json").read_text())
@@ -171,7 +172,7 @@ def test_divergence_stops_cleanly_keeps_last_good_state_and_is_flagged(tmp_path,
     diagnostics = json.loads((folder / "diagnostics.json").read_text())
     assert diagnostics["diverged"] is True
     at = diagnostics["diverged_at_step"]
-    g, saved = load_generator(folder)
+    g, saved = load_generator(RunFiles("absurd", 0, ws / "results"))
     assert saved["diverged"] and saved["step"] == at - 5  # the last checkpoint before the bad row
     assert all(torch.isfinite(p).all() for p in g.parameters())
     last = read_log(folder)[-1]  # the row that showed the divergence is kept
@@ -186,7 +187,7 @@ def test_gauss1d_generator_moves_toward_the_target_mean(tmp_path, run_stage):
                            toy_width=32, toy_depth=2, lr_g=1e-3, lr_d=1e-3)
     ws = prepared(run_stage, tmp_path, params, "gauss1d")
     train(run_stage, ws, "ns_toy_gauss1d")
-    g, saved = load_generator(run_folder(ws, "ns_toy_gauss1d"))
+    g, saved = load_generator(RunFiles("ns_toy_gauss1d", 0, ws / "results"))
     torch.manual_seed(0)
     z = torch.rand(20_000, saved["options"]["z_dim"]) * 2 - 1  # the variant's uniform inputs
     g0, _ = build_networks("toy_mlp", (1,), saved["options"])  # the untrained network of this seed
@@ -235,7 +236,7 @@ def test_speed_options_train_and_keep_losses_finite(tmp_path, run_stage, option)
     train(run_stage, ws, "v")
     rows = read_log(run_folder(ws, "v"))
     assert len(rows) == 2 and all(math.isfinite(float(r[k])) for r in rows for k in ("loss_d", "loss_g"))
-    g, saved = load_generator(run_folder(ws, "v"))  # weights saved without torch.compile's prefixes
+    g, saved = load_generator(RunFiles("v", 0, ws / "results"))  # weights saved without torch.compile's prefixes
     assert g(torch.randn(2, saved["options"]["z_dim"])).shape == (2, 1, 16, 16)
 
 

@@ -6,8 +6,8 @@ from pipeline_src import datasets
 from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import (RESULTS, classifier_files, metrics_file, params_stamp, prepared_files,
-                                reference_files, report_files, run_dir, weights_record)
+from pipeline_src.paths import (RESULTS, RunFiles, classifier_files, params_stamp, prepared_files, reference_files,
+                                report_files, weights_record)
 from pipeline_src.stages import STAGES
 from pipeline_src.stages.common import job_options, plan_stamps, variant_options
 from pipeline_src.stages.weights import JOB as WEIGHTS_JOB
@@ -49,6 +49,9 @@ DATASETS = list(config["datasets"])
 VARIANTS = list(config["variants"])
 SEEDS = list(config["train"]["seeds"])
 USED_DATASETS = list(dict.fromkeys(v["dataset"] for v in config["variants"].values()))
+
+
+RUN = RunFiles("{variant}", "{seed}")  # the file patterns of the per-run rules
 
 
 wildcard_constraints:
@@ -192,5 +195,5 @@ def all_targets():
     data = [str(prepared_files(d)["meta"]) for d in DATASETS]
     data += [str(classifier_files(d)["summary"]) for d in DATASETS]
     data += [str(reference_files(d)["summary"]) for d in DATASETS]
-    runs = [str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS]
+    runs = [str(RunFiles(v, s).metrics) for v in VARIANTS for s in SEEDS]
     return data + [str(weights_record())] + runs + [str(p) for p in report_files().values()]

@@ -5,15 +5,15 @@ rule evaluate:
     input:
         stage_sources("evaluate"),
         stamp=lambda wc: stamp("evaluate", f"{wc.variant}-{wc.seed}"),
-        generator="results/runs/{variant}/seed{seed}/generator.pt",
-        snapshots="results/runs/{variant}/seed{seed}/snapshots",
-        diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
+        generator=str(RUN.generator),
+        snapshots=str(RUN.snapshots),
+        diagnostics=str(RUN.diagnostics),
         classifier=lambda wc: str(classifier_files(variant_dataset(wc))["weights"]),
         reference=lambda wc: str(reference_files(variant_dataset(wc))["arrays"]),
         reference_summary=lambda wc: str(reference_files(variant_dataset(wc))["summary"]),
     output:
-        metrics="results/metrics/{variant}/seed{seed}.json",
-        steps="results/metrics/{variant}/seed{seed}.steps.csv",
+        metrics=str(RUN.metrics),
+        steps=str(RUN.steps_csv),
     params:
         options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
     threads: config["evaluate"]["cpu_threads"]

@@ -6,12 +6,12 @@ rule report:
     input:
         stage_sources("report"),
         stamp=lambda wc: stamp("report", "all"),
-        metrics=[str(metrics_file(v, s)) for v in VARIANTS for s in SEEDS],
-        steps=[str(metrics_file(v, s).with_suffix(".steps.csv")) for v in VARIANTS for s in SEEDS],
-        logs=[str(run_dir(v, s) / "log.csv") for v in VARIANTS for s in SEEDS],
-        diagnostics=[str(run_dir(v, s) / "diagnostics.json") for v in VARIANTS for s in SEEDS],
-        generators=[str(run_dir(v, SEEDS[0]) / "generator.pt") for v in VARIANTS],
-        snapshots=[str(run_dir(v, SEEDS[0]) / "snapshots") for v in VARIANTS],  # the evaluated G may be one
+        metrics=[str(RunFiles(v, s).metrics) for v in VARIANTS for s in SEEDS],
+        steps=[str(RunFiles(v, s).steps_csv) for v in VARIANTS for s in SEEDS],
+        logs=[str(RunFiles(v, s).log_csv) for v in VARIANTS for s in SEEDS],
+        diagnostics=[str(RunFiles(v, s).diagnostics) for v in VARIANTS for s in SEEDS],
+        generators=[str(RunFiles(v, SEEDS[0]).generator) for v in VARIANTS],
+        snapshots=[str(RunFiles(v, SEEDS[0]).snapshots) for v in VARIANTS],  # the evaluated G may be one
         references=[str(reference_files(d)["summary"]) for d in USED_DATASETS],
         test_splits=[str(prepared_files(d)[k]) for d in USED_DATASETS for k in ("test", "meta")],
     output:

@@ -8,13 +8,13 @@ rule train:
         data=lambda wc: str(prepared_files(variant_dataset(wc))["train"]),
         meta=lambda wc: str(prepared_files(variant_dataset(wc))["meta"]),
     output:
-        checkpoint="results/runs/{variant}/seed{seed}/checkpoint.pt",
-        generator="results/runs/{variant}/seed{seed}/generator.pt",
-        log_csv="results/runs/{variant}/seed{seed}/log.csv",
-        diagnostics="results/runs/{variant}/seed{seed}/diagnostics.json",
-        options="results/runs/{variant}/seed{seed}/options.json",
-        samples=directory("results/runs/{variant}/seed{seed}/samples"),
-        snapshots=directory("results/runs/{variant}/seed{seed}/snapshots"),
+        checkpoint=str(RUN.checkpoint),
+        generator=str(RUN.generator),
+        log_csv=str(RUN.log_csv),
+        diagnostics=str(RUN.diagnostics),
+        options=str(RUN.options),
+        samples=directory(str(RUN.samples)),
+        snapshots=directory(str(RUN.snapshots)),
     params:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
         options=lambda wc: variant_options(config, wc.variant),
