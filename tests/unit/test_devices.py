@@ -114,3 +114,35 @@ def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path,
         assert seen == {"visible": "0", "locks": ["gpu0.lock"]}
     else:
         assert seen == {"visible": "0,1,2,3", "locks": []}
+
+
+CONCURRENT_JOB = """
+import argparse, os, sys, time
+from pipeline_src.params import load_params
+from pipeline_src.stages import {stage} as stage
+params = load_params(sys.argv[1])
+params["train"]["device"] = params["evaluate"]["device"] = "cuda"
+def work(*args):  # the job's work, replaced: report the GPU it may see and hold it until all four hold one
+    print(os.environ["CUDA_VISIBLE_DEVICES"], flush=True)
+    open(os.path.join(sys.argv[2] + "-holding", str(os.getpid())), "w").close()
+    deadline = time.monotonic() + 90
+    while len(os.listdir(sys.argv[2] + "-holding")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+stage.{stage} = work
+stage.run(argparse.Namespace(variant="ns_mlp_digits", seed=0, results=sys.argv[2]), params)
+"""
+
+
+@pytest.mark.parametrize("stage", ["train", "evaluate"])
+def test_four_concurrent_jobs_on_four_gpus_claim_four_different_ones(tmp_path, stage):
+    """What `snakemake --resources gpu=4` does on a 4-GPU machine: four jobs at once, each on its own GPU."""
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PIPELINE_GPU_LOCK_DIR": str(tmp_path), "CUDA_VISIBLE_DEVICES": "0,1,2,3"}
+    (tmp_path / "results-holding").mkdir()
+    jobs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_JOB.format(stage=stage), str(REPO / "params.yaml"),
+                              str(tmp_path / "results")], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+            for _ in range(4)]
+    seen = [job.communicate(timeout=120)[0].strip() for job in jobs]
+    assert all(job.returncode == 0 for job in jobs)
+    assert sorted(seen) == ["0", "1", "2", "3"]
