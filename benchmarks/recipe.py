@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = options["dataset"]
     x, _, _ = load_prepared(dataset, RESULTS)
     cpu = torch.device("cpu")
-    extractor = open_extractor("classifier", classifier_path=classifier_files(dataset, RESULTS)["weights"],
-                               batch_size=500, device=cpu)
+    extractor = open_extractor("classifier", classifier_files(dataset, RESULTS)["weights"], 500, cpu)
     reference = load_reference(dataset, RESULTS)[0]["classifier"]
     trainer = Trainer(options, x, args.seed, cpu)
     z = trainer.sample_z(N_SCORED, torch.Generator().manual_seed(Z_SEED))

@@ -1,10 +1,11 @@
-"""Feature extractors by name: images -> features, shared by every metric of a sample set.
+"""Feature extractors, a registry: images -> features, shared by every metric of a sample set.
 
-`open_extractor(name, ...)` returns an Extractor whose `identity` (what its
-features depend on besides the images: weights sha256, resize) is part of the
-reference statistics' cache key, and whose call maps (N, C, S, S) uint8 images
-to a dict of (N, ...) arrays. `compare(name, outputs, reference)` turns the
-features of one sample set and the reference arrays into metrics.
+Each registered `ExtractorKind` carries its behaviour: where its weights are found, how it
+opens from them, the metrics it gives (what `unavailable` lists when it cannot run), what of
+the real data those metrics need, and how one sample set's features are compared with it.
+An opened `Extractor` has an `identity` (what its features depend on besides the images:
+weights sha256, resize), part of the reference statistics' cache key, and maps
+(N, C, S, S) uint8 images to a dict of (N, ...) arrays.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.io import file_digest, load_torch_file
 from pipeline_src.metrics.frechet import statistics
-from pipeline_src.metrics.images import EXTRACTOR_METRICS, classifier_metrics, inception_metrics, label_histogram
-
-EXTRACTORS = tuple(EXTRACTOR_METRICS)  # classifier, inception
+from pipeline_src.metrics.images import classifier_metrics, inception_metrics, label_histogram
+from pipeline_src.paths import classifier_files
 
 
 @dataclass
@@ -35,47 +35,95 @@ class Extractor:
         return self.run(images)
 
 
-def open_extractor(name: str, *, classifier_path: Path | None = None, inception_weights: Path | None = None,
-                   batch_size: int, device: torch.device) -> Extractor:
-    if name == "classifier":
-        from pipeline_src.features.classifier import classify, from_payload
+@dataclass(frozen=True)
+class ExtractorKind:
+    name: str
+    metrics: tuple[str, ...]
+    # (dataset, `reference` options, results) -> the weights file; raises WeightsUnavailable where there are none
+    locate: Callable[[str, dict, Path], Path]
+    open: Callable[[Path, int, torch.device], Extractor]  # (weights, batch_size, device)
+    reference_arrays: Callable[[dict, np.ndarray, int], dict]  # (real outputs, labels, n_classes) -> arrays
+    compare: Callable[[dict, dict], dict]  # (outputs of a sample set, reference arrays) -> metrics
 
-        payload = load_torch_file(classifier_path, "rerun the classifier stage")
-        try:
-            model = from_payload(payload).to(device)
-        except (RuntimeError, KeyError, TypeError, ValueError) as e:  # a torch file, but not a classifier's
-            raise InputError(f"{classifier_path}: cannot be loaded ({e.__class__.__name__}: {e}); "
-                             "rerun the classifier stage") from None
 
-        def run(images: torch.Tensor) -> dict:
-            features, labels = classify(model, images, batch_size, device)
-            return {"features": features.numpy(), "labels": labels.numpy()}
+EXTRACTORS: dict[str, ExtractorKind] = {}
 
-        identity = {"weights_sha256": file_digest(classifier_path), "n_classes": model.config["n_classes"]}
-        return Extractor(name, Path(classifier_path), identity, run)
-    if name == "inception":
-        from pipeline_src.features.inception import RESIZE, InceptionExtractor
 
-        net = InceptionExtractor(inception_weights, device)
-        identity = {"weights_sha256": file_digest(inception_weights), "resize": RESIZE}
-        return Extractor(name, Path(inception_weights), identity, lambda images: net(images, batch_size))
-    raise ValueError(f"unknown extractor {name!r}; known: {', '.join(EXTRACTORS)}")
+def register(kind: ExtractorKind) -> None:
+    if kind.name in EXTRACTORS:
+        raise ValueError(f"extractor {kind.name!r} is registered twice")
+    EXTRACTORS[kind.name] = kind
+
+
+def open_extractor(name: str, weights: Path, batch_size: int, device: torch.device) -> Extractor:
+    return EXTRACTORS[name].open(Path(weights), batch_size, device)
 
 
 def reference_arrays(name: str, outputs: dict, labels: np.ndarray, n_classes: int) -> dict:
-    """What evaluate needs of the real data: statistics (+ label histogram, + features for KID/PR)."""
-    key = "features" if name == "classifier" else "pool3"
-    mu, sigma = statistics(outputs[key])
-    arrays = {"mu": mu, "sigma": sigma}
-    if name == "classifier":
-        arrays["class_hist"] = label_histogram(labels, n_classes)
-    else:
-        arrays["features"] = outputs["pool3"].astype(np.float32)
-    return arrays
+    """What evaluate needs of the real data: statistics, and what else the extractor's metrics use."""
+    return EXTRACTORS[name].reference_arrays(outputs, labels, n_classes)
 
 
 def compare(name: str, outputs: dict, reference: dict) -> dict:
     """Metrics of one sample set's extractor outputs against the reference arrays."""
-    if name == "classifier":
-        return classifier_metrics(outputs["features"], outputs["labels"], reference)
-    return inception_metrics(outputs["pool3"], outputs["logits"], reference)
+    return EXTRACTORS[name].compare(outputs, reference)
+
+
+def _open_classifier(weights: Path, batch_size: int, device: torch.device) -> Extractor:
+    from pipeline_src.features.classifier import classify, from_payload
+
+    payload = load_torch_file(weights, "rerun the classifier stage")
+    try:
+        model = from_payload(payload).to(device)
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:  # a torch file, but not a classifier's
+        raise InputError(f"{weights}: cannot be loaded ({e.__class__.__name__}: {e}); "
+                         "rerun the classifier stage") from None
+
+    def run(images: torch.Tensor) -> dict:
+        features, labels = classify(model, images, batch_size, device)
+        return {"features": features.numpy(), "labels": labels.numpy()}
+
+    identity = {"weights_sha256": file_digest(weights), "n_classes": model.config["n_classes"]}
+    return Extractor("classifier", weights, identity, run)
+
+
+def _classifier_reference(outputs: dict, labels: np.ndarray, n_classes: int) -> dict:
+    mu, sigma = statistics(outputs["features"])
+    return {"mu": mu, "sigma": sigma, "class_hist": label_histogram(labels, n_classes)}
+
+
+register(ExtractorKind(
+    "classifier", ("fd_classifier", "classes_covered", "class_kl"),
+    locate=lambda dataset, options, results: classifier_files(dataset, results)["weights"],
+    open=_open_classifier,
+    reference_arrays=_classifier_reference,
+    compare=lambda outputs, reference: classifier_metrics(outputs["features"], outputs["labels"], reference),
+))
+
+
+def _locate_inception(dataset: str, options: dict, results: Path) -> Path:
+    from pipeline_src.features.inception import recorded_weights
+
+    return recorded_weights(options["inception"], results)
+
+
+def _open_inception(weights: Path, batch_size: int, device: torch.device) -> Extractor:
+    from pipeline_src.features.inception import RESIZE, InceptionExtractor
+
+    net = InceptionExtractor(weights, device)
+    identity = {"weights_sha256": file_digest(weights), "resize": RESIZE}
+    return Extractor("inception", weights, identity, lambda images: net(images, batch_size))
+
+
+def _inception_reference(outputs: dict, labels: np.ndarray, n_classes: int) -> dict:
+    mu, sigma = statistics(outputs["pool3"])
+    return {"mu": mu, "sigma": sigma, "features": outputs["pool3"].astype(np.float32)}
+
+
+register(ExtractorKind(
+    "inception", ("fid", "kid", "kid_std", "inception_score", "inception_score_std", "precision", "recall"),
+    locate=_locate_inception,
+    open=_open_inception,
+    reference_arrays=_inception_reference,
+    compare=lambda outputs, reference: inception_metrics(outputs["pool3"], outputs["logits"], reference),
+))

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_path, file_digest
+from pipeline_src.io import atomic_path, file_digest, load_json_file
+from pipeline_src.paths import weights_record
 from pipeline_src.progress import Progress
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -87,6 +88,21 @@ def resolve_weights(options: dict, download: bool = True, why_not_here: str = ""
                                  f"({e.__class__.__name__}: {e}); set reference.inception.weights to a local "
                                  f"copy of {WEIGHTS_FILE}") from None
     return cached
+
+
+
+def recorded_weights(options: dict, results: Path) -> Path:
+    """The checked Inception weights for a reference job, never fetched: it may run where there is
+    no network; the `weights` stage fetches them first where there is (its record says how it went)."""
+    record_file = weights_record(results)
+    record = load_json_file(record_file, "rerun the weights stage") if record_file.is_file() else {}
+    if not isinstance(record, dict) or "available" not in record:
+        why = "run the weights stage: it fetches them where the network is"
+    elif record["available"]:
+        why = f"the weights stage found {record.get('path')}, which this machine does not see"
+    else:
+        why = f"the weights stage recorded: {record.get('reason')}"
+    return resolve_weights(options, download=False, why_not_here=why)
 
 
 class InceptionExtractor:

@@ -31,16 +31,15 @@ import numpy as np
 import torch
 
 from pipeline_src.errors import InputError
-from pipeline_src.features import compare, open_extractor
+from pipeline_src.features import EXTRACTORS, compare, open_extractor
 from pipeline_src import datasets
 from pipeline_src.datasets import toys as toy_data
 from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.datasets.prepared import read_meta
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
-from pipeline_src.metrics.images import EXTRACTOR_METRICS
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
-from pipeline_src.paths import RESULTS, RunFiles, classifier_files, snapshot_step
+from pipeline_src.paths import RESULTS, RunFiles, snapshot_step
 from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.features.reference import load_reference
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
@@ -63,17 +62,15 @@ def image_metrics(g: torch.nn.Module, saved: dict, params: dict, seed: int, resu
     unavailable: dict[str, str] = {}
     if not torch.isfinite(fake).all():
         reason = "the generator produced NaN/Inf"
-        return {}, {m: reason for names in EXTRACTOR_METRICS.values() for m in names}
+        return {}, {m: reason for kind in EXTRACTORS.values() for m in kind.metrics}
     images = to_uint8(fake)
-    for name, names in EXTRACTOR_METRICS.items():
+    for name, kind in EXTRACTORS.items():
         info = summary["extractors"].get(name)
         if info is None:
             reason = summary["unavailable"].get(name, f"{name} is not in reference.extractors")
-            unavailable.update({m: reason for m in names})
+            unavailable.update({m: reason for m in kind.metrics})
             continue
-        extractor = open_extractor(name, classifier_path=classifier_files(dataset, results)["weights"],
-                                   inception_weights=Path(info["weights"]), batch_size=ev["batch_size"],
-                                   device=device)
+        extractor = open_extractor(name, Path(info["weights"]), ev["batch_size"], device)  # what reference used
         if extractor.identity["weights_sha256"] != info["cache_key"]["weights_sha256"]:
             raise InputError(f"{extractor.weights_path}: sha256 differs from the one the reference statistics of "
                              f"{dataset} were computed with; rerun the reference stage for {dataset}")
@@ -119,8 +116,8 @@ class Scorer:
             self.unavailable = summary["unavailable"].get("classifier", "classifier is not in reference.extractors")
             return
         self.reference = arrays["classifier"]
-        self.extractor = open_extractor("classifier", classifier_path=classifier_files(dataset, results)["weights"],
-                                        batch_size=ev["batch_size"], device=self.device)
+        self.extractor = open_extractor("classifier", Path(summary["extractors"]["classifier"]["weights"]),
+                                        ev["batch_size"], self.device)
 
     def __call__(self, g: torch.nn.Module, saved: dict) -> float:
         x = generate(g, saved, self.n, self.z_seed, self.batch_size, self.device)

@@ -31,12 +31,11 @@ from pipeline_src import datasets
 from pipeline_src.datasets.prepared import load_prepared
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.errors import InputError
-from pipeline_src.features import compare, open_extractor, reference_arrays
-from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_json_file, load_npz_file
-from pipeline_src.metrics.images import EXTRACTOR_METRICS
+from pipeline_src.features import EXTRACTORS, compare, open_extractor, reference_arrays
+from pipeline_src.features.inception import WeightsUnavailable
+from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_npz_file
 from pipeline_src.metrics.toys import toy_metrics
-from pipeline_src.paths import RESULTS, classifier_files, feature_cache, reference_files, weights_record
+from pipeline_src.paths import RESULTS, feature_cache, reference_files
 from pipeline_src.stages.common import dataset_rngs, job_options, log, print_options, write_stamp
 from pipeline_src.devices import resolve_device
 
@@ -79,20 +78,6 @@ def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str
     return outputs, {**key_parts, "key": key}
 
 
-def inception_weights(options: dict, results: Path) -> Path:
-    """The checked Inception weights, never fetched here: reference jobs may run where there is no
-    network; the `weights` stage fetches them first where there is (its record says how it went)."""
-    record_file = weights_record(results)
-    record = load_json_file(record_file, "rerun the weights stage") if record_file.is_file() else {}
-    if not isinstance(record, dict) or "available" not in record:
-        why = "run the weights stage: it fetches them where the network is"
-    elif record["available"]:
-        why = f"the weights stage found {record.get('path')}, which this machine does not see"
-    else:
-        why = f"the weights stage recorded: {record.get('reason')}"
-    return resolve_weights(options, download=False, why_not_here=why)
-
-
 def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
     ref = options["reference"]
     device = resolve_device(ref["device"])
@@ -108,15 +93,14 @@ def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, d
                      "unavailable": {}}
     for name in ref["extractors"]:
         try:
-            extractor = open_extractor(name, classifier_path=classifier_files(dataset, results)["weights"],
-                                       inception_weights=inception_weights(ref["inception"], results) if name == "inception"
-                                       else None, batch_size=ref["batch_size"], device=device)
+            weights = EXTRACTORS[name].locate(dataset, ref, results)
         except WeightsUnavailable as e:
             summary["unavailable"][name] = str(e)
-            for metric in EXTRACTOR_METRICS[name]:
+            for metric in EXTRACTORS[name].metrics:
                 summary["unavailable"][metric] = str(e)
             log(f"reference {dataset}: {name} unavailable: {e}")
             continue
+        extractor = open_extractor(name, weights, ref["batch_size"], device)
         outputs, key = cached_outputs(extractor, x, meta["sha256"][f"{split}.pt"], split, results)
         base_outputs, _ = cached_outputs(extractor, x_base, meta["sha256"][f"{other}.pt"], other, results)
         ref_arrays = reference_arrays(name, outputs, y.numpy(), len(meta["classes"]))

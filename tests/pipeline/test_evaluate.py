@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline_src.metrics.images import EXTRACTOR_METRICS
+from pipeline_src.features import EXTRACTORS
 from tests.conftest import default_params, tiny_params, with_inception, write_params
 from tests.pipeline.test_train import prepared, train
 
@@ -57,20 +57,20 @@ def test_image_metrics_of_every_extractor_from_one_sample_set(tmp_path, run_stag
     ws = image_run(run_stage, tmp_path, with_inception(tiny_params(), inception_weights))
     m = evaluate_image_run(run_stage, ws)
     assert m["unavailable"] == {} and m["n_samples"] == 32
-    for metric in EXTRACTOR_METRICS["classifier"] + EXTRACTOR_METRICS["inception"]:
+    for metric in EXTRACTORS["classifier"].metrics + EXTRACTORS["inception"].metrics:
         assert isinstance(m[metric], (int, float)) and np.isfinite(m[metric]), metric
     assert m["fid"] > 0 and m["fd_classifier"] > 0 and 0 <= m["classes_covered"] <= 10
     assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1 and m["inception_score"] >= 1
     assert m["inception_id"] == f"inception:{inception_weights.sha256[:12]}:tf1-bilinear-299-noantialias"
     assert m["classifier_id"].startswith("classifier:")
     baseline = json.loads((ws / "results/features/digits/reference.json").read_text())["baseline"]
-    assert set(EXTRACTOR_METRICS["classifier"] + EXTRACTOR_METRICS["inception"]) <= set(baseline)
+    assert set(EXTRACTORS["classifier"].metrics + EXTRACTORS["inception"].metrics) <= set(baseline)
 
 
 def test_without_inception_weights_fid_is_unavailable_and_the_rest_still_runs(tmp_path, run_stage):
     ws = image_run(run_stage, tmp_path, tiny_params())  # no weights, no URL
     m = evaluate_image_run(run_stage, ws)
-    for metric in EXTRACTOR_METRICS["inception"]:
+    for metric in EXTRACTORS["inception"].metrics:
         assert metric not in m and "no Inception weights" in m["unavailable"][metric]
     assert m["fd_classifier"] > 0 and "fd_classifier" not in m["unavailable"]
 
