@@ -25,11 +25,12 @@ def snakemake_jobs(ws: Path, *extra: str) -> dict[str, dict]:
     """Jobs of a dry run, keyed 'stage@dataset': {"cmd": ..., "outputs": [...], "inputs": [...]}."""
     proc = run(["snakemake", "--dry-run", "--printshellcmds", "--cores", "1", *extra], cwd=ws)
     jobs: dict[str, dict] = {}
-    for block in re.split(r"\n(?=(?:localrule|rule) \w+:)", proc.stdout):
-        head = re.match(r"(?:localrule|rule) (\w+):", block)
+    # a job of a group (a toy run's train and evaluate; a cluster submits each group as one job) is shown indented
+    for block in re.split(r"\n(?=\s*(?:localrule|rule) \w+:)", proc.stdout):
+        head = re.match(r"\s*(?:localrule|rule) (\w+):", block)
         if not head or head.group(1) == "all":
             continue
-        fields = dict(re.findall(r"^\s{4}(\w+): (.*)$", block, flags=re.M))
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, flags=re.M))
         if "wildcards" not in fields:  # one job for the whole sweep (report)
             name = None
         else:
