@@ -103,8 +103,9 @@ class RunFiles:
 
 def snapshot_step(path: Path) -> int | None:
     """The step of a snapshot file (step_{k}.pt); None for any other file."""
-    digits = Path(path).stem.removeprefix("step_")
-    return int(digits) if Path(path).stem.startswith("step_") and digits.isdigit() else None
+    stem = Path(path).stem
+    digits = stem.removeprefix("step_")
+    return int(digits) if digits != stem and digits.isdigit() else None
 
 
 def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:

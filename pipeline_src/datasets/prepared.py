@@ -24,11 +24,11 @@ META_KEYS = {
 }
 
 
-
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     """Prepared uint8 images -> float in [-1, 1], what every network sees (the range of G's
     Tanh); points, already float, unchanged."""
     return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
+
 
 def meta_problem(meta, dataset: str) -> str | None:
     """What is wrong with a meta.json as read back, or None: a file edited by hand or copied from

@@ -90,7 +90,6 @@ def resolve_weights(options: dict, download: bool = True, why_not_here: str = ""
     return cached
 
 
-
 def recorded_weights(options: dict, results: Path) -> Path:
     """The checked Inception weights for a reference job, never fetched: it may run where there is
     no network; the `weights` stage fetches them first where there is (its record says how it went)."""

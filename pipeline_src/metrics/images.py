@@ -21,6 +21,7 @@ PRC_NEIGHBORHOOD = 3  # k of the k-NN manifolds, Kynkaenniemi et al. 2019
 COVERAGE_FRACTION = 0.1  # a class is covered when it gets >= 10% of its share of the real data
 METRIC_SEED = 2020  # torch-fidelity's default rng_seed for KID subsets and IS shuffling
 
+
 def label_histogram(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """(N,) int labels -> (n_classes,) frequencies summing to 1."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)

@@ -56,11 +56,10 @@ class Run:
         self.files = files
         self.trainer = trainer
         self.options = options
-        self.resume_path = files.resume
         self.log = print_fn
 
     def save_resume(self, fp: str) -> None:
-        atomic_write_bytes(self.resume_path, torch_bytes({"fingerprint": fp, "state": self.trainer.state_dict()}))
+        atomic_write_bytes(self.files.resume, torch_bytes({"fingerprint": fp, "state": self.trainer.state_dict()}))
 
     def try_resume(self, fp: str) -> bool:
         """Continue from .resume/checkpoint.pt when it was written for these options and data.
@@ -70,26 +69,26 @@ class Run:
         atomically, so damage came from outside (a copy cut short, a failing disk), and
         silently throwing away the progress it holds, or using it, would both be wrong.
         """
-        if not self.resume_path.is_file():
+        if not self.files.resume.is_file():
             return False
-        fix = (f"it is not used; delete it to start this run over from step 0 (rm {self.resume_path}), "
+        fix = (f"it is not used; delete it to start this run over from step 0 (rm {self.files.resume}), "
                "or put back an intact copy to resume")
-        saved = load_torch_file(self.resume_path, fix, map_location="cpu")  # RNG states must stay CPU tensors
+        saved = load_torch_file(self.files.resume, fix, map_location="cpu")  # RNG states must stay CPU tensors
         if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
-            raise InputError(f"{self.resume_path}: not a resumable checkpoint of this pipeline; {fix}")
+            raise InputError(f"{self.files.resume}: not a resumable checkpoint of this pipeline; {fix}")
         if saved.get("fingerprint") != fp:
-            self.log(f"{self.resume_path}: written for other options or data; starting over")
+            self.log(f"{self.files.resume}: written for other options or data; starting over")
             return False
         try:
             self.trainer.load_state_dict(saved["state"])
         except (KeyError, RuntimeError, ValueError, TypeError) as e:  # same fingerprint, damaged content
-            raise InputError(f"{self.resume_path}: its state does not fit this run "
+            raise InputError(f"{self.files.resume}: its state does not fit this run "
                              f"({e.__class__.__name__}: {str(e)[:100]}); {fix}") from None
-        self.log(f"resuming from step {self.trainer.step} ({self.resume_path})")
+        self.log(f"resuming from step {self.trainer.step} ({self.files.resume})")
         return True
 
     def restore_last_good(self) -> None:
-        saved = torch.load(self.resume_path, weights_only=True, map_location="cpu")  # RNG states must stay CPU tensors
+        saved = torch.load(self.files.resume, weights_only=True, map_location="cpu")  # RNG states must stay CPU tensors
         bad_rows = self.trainer.rows[len(saved["state"]["rows"]):]
         self.trainer.load_state_dict(saved["state"])
         self.trainer.rows.extend(bad_rows)  # keep the rows that showed the divergence
@@ -167,7 +166,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
                     if torch.isfinite(trainer.acc).all():
                         run.save_resume(fp)
                     if stop["signal"] is not None:
-                        log(f"SIGTERM at step {s}: checkpoint written to {run.resume_path}; exiting")
+                        log(f"SIGTERM at step {s}: checkpoint written to {run.files.resume}; exiting")
                         sys.exit(SIGTERM_EXIT)
         finally:
             if bar is not None:
@@ -212,7 +211,7 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
         "versions": {"pipeline_src": pipeline_src.__version__, "torch": torch.__version__,
                      "cuda": torch.version.cuda, "numpy": np.__version__, "python": platform.python_version()},
     })
-    shutil.rmtree(run.resume_path.parent, ignore_errors=True)  # finished: nothing to resume
+    shutil.rmtree(run.files.resume.parent, ignore_errors=True)  # finished: nothing to resume
     flags = [k for k in FAILURE_FLAGS if diagnostics.get(k)]
     log(f"train {variant} seed {seed}: {trainer.step} steps in {trainer.wall_s:.1f} s"
         + (f"; flags: {', '.join(flags)}" if flags else "") + f" -> {files.folder}")
