@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline_src import __version__
+from pipeline_src import __version__, dvc_yaml
 from pipeline_src.errors import InputError
 from pipeline_src.params import DEFAULT_PARAMS, load_params
 from pipeline_src.paths import RESULTS
@@ -27,6 +27,9 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     check = sub.add_parser("validate", help="check params.yaml against the schema and exit")
     check.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
+    generate = sub.add_parser("dvc-yaml", help="write dvc.yaml from the stage table (--check: compare only)")
+    if chosen in (None, "dvc-yaml"):
+        dvc_yaml.add_arguments(generate)
     for stage in STAGES.values():
         p = sub.add_parser(stage.name, help=stage.help, description=stage.help)
         p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)  # the subcommand comes first
     args = build_parser(chosen).parse_args(argv)
+    if args.stage == "dvc-yaml":  # reads the stage table, not params.yaml
+        return dvc_yaml.main(args)
     try:
         params = load_params(args.params)
         if args.stage == "validate":

@@ -8,8 +8,28 @@ from pathlib import Path
 RESULTS = Path("results")
 
 
+def data_root(results: Path = RESULTS) -> Path:
+    """results/data: every dataset's raw and prepared files."""
+    return Path(results) / "data"
+
+
+def runs_root(results: Path = RESULTS) -> Path:
+    """results/runs: what `train` writes, one folder per (variant, seed)."""
+    return Path(results) / "runs"
+
+
+def metrics_root(results: Path = RESULTS) -> Path:
+    """results/metrics: what `evaluate` writes, one file per (variant, seed)."""
+    return Path(results) / "metrics"
+
+
+def features_root(results: Path = RESULTS) -> Path:
+    """results/features: every dataset's classifier and reference statistics."""
+    return Path(results) / "features"
+
+
 def data_dir(dataset: str, results: Path = RESULTS) -> Path:
-    return Path(results) / "data" / dataset
+    return data_root(results) / dataset
 
 
 def raw_dir(dataset: str, results: Path = RESULTS) -> Path:
@@ -39,7 +59,7 @@ class RunFiles:
     @property
     def folder(self) -> Path:
         """results/runs/{variant}/seed{seed}: everything `train` writes for the run."""
-        return Path(self.results) / "runs" / self.variant / f"seed{self.seed}"
+        return runs_root(self.results) / self.variant / f"seed{self.seed}"
 
     @property
     def checkpoint(self) -> Path:
@@ -90,10 +110,20 @@ class RunFiles:
         steps = sorted(k for p in self.snapshots.glob("step_*.pt") if (k := snapshot_step(p)) is not None)
         return [self.snapshot(k) for k in steps] + [self.generator]
 
+    def trained(self) -> dict[str, Path]:
+        """What `train` writes, by name."""
+        return {"checkpoint": self.checkpoint, "generator": self.generator, "log_csv": self.log_csv,
+                "diagnostics": self.diagnostics, "options": self.options, "samples": self.samples,
+                "snapshots": self.snapshots}
+
+    def evaluated(self) -> dict[str, Path]:
+        """What `evaluate` writes, by name."""
+        return {"metrics": self.metrics, "steps": self.steps_csv}
+
     @property
     def metrics(self) -> Path:
         """results/metrics/{variant}/seed{seed}.json: the run's metrics, one flat JSON (DVC metrics)."""
-        return Path(self.results) / "metrics" / self.variant / f"seed{self.seed}.json"
+        return metrics_root(self.results) / self.variant / f"seed{self.seed}.json"
 
     @property
     def steps_csv(self) -> Path:
@@ -113,9 +143,21 @@ def params_stamp(stage: str, name: str, results: Path = RESULTS) -> Path:
     return Path(results) / ".stamps" / stage / f"{name}.json"
 
 
+def log_file(stage: str, *job: str, results: Path = RESULTS) -> Path:
+    """results/logs/{stage}.log for a stage that runs once, {stage}/{dataset}.log per dataset,
+    {stage}/{variant}/seed{seed}.log per run: a job's standard error."""
+    logs = Path(results) / "logs"
+    if not job:
+        return logs / f"{stage}.log"
+    if len(job) == 1:
+        return logs / stage / f"{job[0]}.log"
+    variant, seed = job
+    return logs / stage / variant / f"seed{seed}.log"
+
+
 def features_dir(dataset: str, results: Path = RESULTS) -> Path:
     """results/features/{dataset}: the dataset's classifier and reference statistics."""
-    return Path(results) / "features" / dataset
+    return features_root(results) / dataset
 
 
 def classifier_files(dataset: str, results: Path = RESULTS) -> dict[str, Path]:

@@ -1,4 +1,6 @@
-"""Stage registry: one name each for the CLI verb, the Snakemake rule and the DVC stage.
+"""The stage table: one name each for the CLI verb, the Snakemake rule and the DVC stage, and
+what each job writes. The CLI, the Snakemake rules and the dvc.yaml generator
+(pipeline_src/dvc_yaml.py) read it.
 
 A stage's `sources` are the files whose change must re-run it: the modules of this package
 that its module imports, directly or through others, read from the import statements (those
@@ -14,8 +16,12 @@ import ast
 import functools
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline_src.paths import (RunFiles, classifier_files, data_root, features_root, log_file, metrics_root,
+                                prepared_files, raw_dir, reference_files, report_files, runs_root, weights_record)
 
 PACKAGE = "pipeline_src"
 _PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder that holds pipeline_src/
@@ -65,11 +71,39 @@ def import_closure(*roots: str) -> tuple[str, ...]:
     return tuple(sorted(str(_module_file(m).relative_to(_PACKAGE_PARENT)) for m in seen))
 
 
+# What a job of each kind is called: the wildcards of its files, in each driver's spelling.
+PER_DATASET, PER_RUN, ONCE = "dataset", "run", "once"
+ONE_JOB = "all"  # the name of the one job of a stage that runs once (its stamp's and log's name)
+WILDCARDS = {PER_DATASET: ("dataset",), PER_RUN: ("variant", "seed"), ONCE: ()}
+SNAKEMAKE_WILDCARDS = {"dataset": "{dataset}", "variant": "{variant}", "seed": "{seed}"}
+DVC_WILDCARDS = {"dataset": "${key}", "variant": "${item.variant}", "seed": "${item.seed}"}
+
+
+def _none(**_) -> dict:
+    return {}
+
+
 @dataclass(frozen=True)
 class Stage:
+    """One stage: its CLI verb, Snakemake rule and DVC stage share `name`.
+
+    `outputs(**wildcards)` names the files a job writes (paths.py spells them); `directories`,
+    `metrics` and `plots` say which of them are folders, DVC metrics and DVC plots.
+    `dvc_params` and `dvc_inputs` are what dvc.yaml declares beyond the sources: DVC cannot
+    look a variant's dataset up inside a matrix, so they are wider than a Snakemake rule's
+    inputs, which workflow/rules/ computes per job."""
+
     name: str
     help: str
     module: str
+    per: str
+    outputs: Callable[..., dict]
+    dvc_params: Callable[..., list]
+    dvc_inputs: Callable[..., list] = lambda **_: []
+    directories: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    plots: Callable[..., dict] = _none
+    dvc_note: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -77,6 +111,19 @@ class Stage:
 
     def load(self):
         return importlib.import_module(self.module)
+
+    def job_name(self, **wildcards) -> str:
+        """The job's name: its stamp's file name and DVC's name for it (stage@name)."""
+        if self.per == PER_RUN:
+            return f"{wildcards['variant']}-{wildcards['seed']}"
+        return wildcards["dataset"] if self.per == PER_DATASET else ONE_JOB
+
+    def arguments(self, **wildcards) -> list[tuple[str, str]]:
+        """The command's options, as (flag, value) pairs: what selects the job."""
+        return [(f"--{w}", wildcards[w]) for w in WILDCARDS[self.per]]
+
+    def log(self, **wildcards) -> Path:
+        return log_file(self.name, *(wildcards[w] for w in WILDCARDS[self.per]))
 
 
 STAGES: dict[str, Stage] = {}
@@ -88,43 +135,112 @@ def register(stage: Stage) -> None:
     STAGES[stage.name] = stage
 
 
+def _run_option_params(variant: str, **_) -> list[str]:
+    """Every key of `train` but `seeds`, one by one (all of `train` would include `seeds`, and a
+    new seed would retrain every run), and the variant's own keys."""
+    from pipeline_src.params import load_schema
+
+    options = load_schema()["$defs"]["run_options"]["properties"]
+    return [f"train.{k}" for k in options] + [f"variants.{variant}"]
+
+
 register(Stage(
     "download",
     "fetch a dataset's raw files (checksummed) into results/data/{dataset}/raw/",
     "pipeline_src.stages.download",
+    per=PER_DATASET,
+    outputs=lambda dataset: {"raw": raw_dir(dataset)},
+    directories=("raw",),
+    dvc_params=lambda dataset: ["download", f"datasets.{dataset}"],
 ))
 register(Stage(
     "prepare",
     "raw files -> results/data/{dataset}/train.pt, test.pt, meta.json",
     "pipeline_src.stages.prepare",
+    per=PER_DATASET,
+    outputs=prepared_files,
+    dvc_inputs=lambda dataset: [raw_dir(dataset)],
+    dvc_params=lambda dataset: ["prepare", f"datasets.{dataset}"],
 ))
 register(Stage(
     "classifier",
     "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
     "pipeline_src.stages.classifier",
+    per=PER_DATASET,
+    outputs=classifier_files,
+    metrics=("summary",),
+    dvc_inputs=lambda dataset: list(prepared_files(dataset).values()),
+    dvc_params=lambda dataset: ["classifier", f"datasets.{dataset}"],
+    dvc_note="A points dataset has no classifier: its stage records that it needs none.",
 ))
 register(Stage(
     "weights",
     "fetch the pinned Inception weights where the network is -> results/weights/inception.json",
     "pipeline_src.stages.weights",
+    per=ONCE,
+    outputs=lambda: {"record": weights_record()},
+    dvc_params=lambda: ["reference.inception", "reference.extractors"],
+    dvc_note="The pinned Inception weights, fetched before any reference stage needs them. Snakemake runs "
+             "this job on the machine it runs on, never on a cluster node.",
 ))
 register(Stage(
     "reference",
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",
+    per=PER_DATASET,
+    outputs=reference_files,
+    metrics=("summary",),
+    dvc_inputs=lambda dataset: [*prepared_files(dataset).values(), classifier_files(dataset)["weights"],
+                                weights_record()],
+    dvc_params=lambda dataset: ["reference", "evaluate.toy_samples", "evaluate.hq_threshold", f"datasets.{dataset}"],
+    dvc_note="The content-keyed feature cache (results/.cache/) is not an output: it only saves work when "
+             "the stage re-runs.",
 ))
 register(Stage(
     "train",
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
+    per=PER_RUN,
+    outputs=lambda variant, seed: RunFiles(variant, seed).trained(),
+    directories=("samples", "snapshots"),
+    metrics=("diagnostics",),
+    # `dvc plots show/diff` draw G's loss against the step (every column is in the file; the
+    # report's figures show D and G losses and D's outputs with bands over seeds)
+    plots=lambda variant, seed: {"log_csv": {"x": "step", "y": "loss_g", "title": f"{variant} seed {seed}",
+                                             "x_label": "generator step", "y_label": "G loss"}},
+    dvc_inputs=lambda variant, seed: [data_root()],
+    dvc_params=_run_option_params,
+    dvc_note="DVC cannot look up a variant's dataset inside a matrix, so the data dependency is the "
+             "prepared-data folder as a whole: a change of one dataset re-trains every variant under DVC "
+             "(only that dataset's variants under Snakemake).",
 ))
 register(Stage(
     "evaluate",
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
+    per=PER_RUN,
+    outputs=lambda variant, seed: RunFiles(variant, seed).evaluated(),
+    metrics=("metrics",),
+    # the selection score of every saved G (snapshots and the last): FD_classifier, mode_js or sliced W1
+    plots=lambda variant, seed: {"steps": {"x": "step", "title": f"{variant} seed {seed} selection score",
+                                           "x_label": "generator step"}},
+    dvc_inputs=lambda variant, seed: [RunFiles(variant, seed).generator, RunFiles(variant, seed).snapshots,
+                                      RunFiles(variant, seed).diagnostics, features_root()],
+    dvc_params=lambda variant, seed: ["evaluate", "datasets"],
+    dvc_note="DVC cannot pick the variant's dataset out of a matrix, so the stage depends on all of "
+             "`datasets` and on every dataset's classifier and reference statistics (results/features).",
 ))
 register(Stage(
     "report",
     "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
+    per=ONCE,
+    outputs=report_files,
+    directories=("figures",),
+    # PNG and SVG of every figure: `dvc plots show` / `dvc plots diff` put them side by side
+    plots=lambda: {"figures": None},
+    dvc_inputs=lambda: [metrics_root(), features_root(), runs_root(), data_root()],
+    dvc_params=lambda: ["report", "train", "variants", "datasets", "evaluate.hq_threshold"],
+    dvc_note="Every run's metrics, log.csv, diagnostics.json and first-seed generator (sample figures), "
+             "every dataset's baseline and test split.",
 ))

@@ -31,6 +31,7 @@ from pipeline_src.report.findings import findings_tables
 from pipeline_src.report.html import Figure, render
 from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
                                         report_tables, summarise, summary_metrics, to_markdown)
+from pipeline_src.stages import ONE_JOB
 from pipeline_src.stages.common import dataset_options, job_options, log, print_options, variant_options, write_stamp
 
 N_IMAGES = 64  # images per panel of a sample figure (an 8 x 8 grid)
@@ -229,8 +230,8 @@ def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd
 
 
 def build(params: dict, results: Path = RESULTS) -> dict:
-    options = job_options("report", params, "all")
-    write_stamp("report", "all", options, results)  # before any output
+    options = job_options("report", params, ONE_JOB)
+    write_stamp("report", ONE_JOB, options, results)  # before any output
     variants = {v: variant_options(params, v) for v in params["variants"]}
     seeds = params["train"]["seeds"]
     keys = [(v, s) for v in variants for s in seeds]
@@ -270,5 +271,5 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("report", {"options": job_options("report", params, "all")})
+    print_options("report", {"options": job_options("report", params, ONE_JOB)})
     build(params, Path(args.results))

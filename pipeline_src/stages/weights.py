@@ -16,18 +16,16 @@ from pathlib import Path
 from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
 from pipeline_src.io import atomic_write_json
 from pipeline_src.paths import RESULTS, weights_record
+from pipeline_src.stages import ONE_JOB
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
-
-JOB = "all"  # the one job of this stage (its stamp's name, as for the report)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass
 
 
 def build(params: dict, results: Path = RESULTS) -> dict:
-    options = job_options("weights", params, JOB)
-    write_stamp("weights", JOB, options, results)  # before any output
+    options = job_options("weights", params, ONE_JOB)
+    write_stamp("weights", ONE_JOB, options, results)  # before any output
     if not options["needed"]:
         record = {"available": False, "reason": "no image dataset, or reference.extractors does not list inception"}
     else:
@@ -43,5 +41,5 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("weights", job_options("weights", params, JOB))
+    print_options("weights", job_options("weights", params, ONE_JOB))
     build(params, Path(args.results))

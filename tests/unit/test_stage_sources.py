@@ -53,3 +53,16 @@ def test_every_module_a_stage_loads_is_one_of_its_sources():
         rel = {str(__import__("pathlib").Path(f).resolve().relative_to(REPO)) for f in loaded}
         registry = {"pipeline_src/__init__.py", "pipeline_src/stages/__init__.py"}  # not sources (see stages)
         assert rel - registry <= set(stage.sources), (name, sorted(rel - registry - set(stage.sources)))
+
+
+def test_committed_dvc_yaml_is_the_one_the_stage_table_gives(tmp_path):
+    """dvc.yaml is generated from the stage table (`python -m pipeline_src dvc-yaml`); the check
+    fails on the committed file once it drifts, and the generator restores it."""
+    check = [sys.executable, "-m", "pipeline_src", "dvc-yaml", "--check"]
+    assert subprocess.run(check, cwd=REPO, capture_output=True, text=True).returncode == 0
+    drifted = tmp_path / "dvc.yaml"
+    drifted.write_text((REPO / "dvc.yaml").read_text().replace("      - train.r1_every\n", ""))
+    proc = subprocess.run([*check, "--output", str(drifted)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1 and "differs from the stage table" in proc.stdout
+    subprocess.run([*check[:-1], "--output", str(drifted)], cwd=REPO, check=True, capture_output=True)
+    assert drifted.read_text() == (REPO / "dvc.yaml").read_text()

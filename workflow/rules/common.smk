@@ -6,11 +6,9 @@ from pipeline_src import datasets
 from pipeline_src.devices import wants_gpu
 from pipeline_src.errors import InputError
 from pipeline_src.params import read_yaml, validate_params
-from pipeline_src.paths import (RESULTS, RunFiles, classifier_files, params_stamp, prepared_files, reference_files,
-                                report_files, weights_record)
-from pipeline_src.stages import STAGES
+from pipeline_src.paths import RESULTS, RunFiles, classifier_files, params_stamp, prepared_files, reference_files
+from pipeline_src.stages import ONCE, ONE_JOB, PER_DATASET, PER_RUN, SNAKEMAKE_WILDCARDS, STAGES, WILDCARDS
 from pipeline_src.stages.common import job_options, plan_stamps, variant_options
-from pipeline_src.stages.weights import JOB as WEIGHTS_JOB
 from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
@@ -118,10 +116,9 @@ def _planned_stamps():
     import sys
     import tempfile
 
-    jobs = [(stage, d) for d in DATASETS for stage in ("download", "prepare", "classifier", "reference")]
-    jobs += [("weights", WEIGHTS_JOB)]
-    jobs += [(stage, f"{v}-{s}") for v in VARIANTS for s in SEEDS for stage in ("train", "evaluate")]
-    jobs = {(stage, name): job_options(stage, config, name) for stage, name in jobs + [("report", "all")]}
+    names = {PER_DATASET: DATASETS, PER_RUN: [f"{v}-{s}" for v in VARIANTS for s in SEEDS], ONCE: [ONE_JOB]}
+    jobs = {(stage.name, name): job_options(stage.name, config, name)
+            for stage in STAGES.values() for name in names[stage.per]}
     read_only = _read_only_invocation(COMMAND_LINE)
     staging = None
     if read_only:
@@ -186,14 +183,47 @@ def stamp(stage, name):
     return str(STAMPS.get((stage, name), params_stamp(stage, name)))
 
 
+def _job(stage, wc):
+    """The name of the job of `stage` that the wildcards `wc` select."""
+    return STAGES[stage].job_name(**{w: wc[w] for w in WILDCARDS[STAGES[stage].per]})
+
+
+def job_stamp(stage):
+    """Input: the job's params stamp."""
+    return lambda wc: stamp(stage, _job(stage, wc))
+
+
+def job_params(stage):
+    """Params: the job's options, so the rule re-runs when they change (Snakemake's params trigger)."""
+    return lambda wc: job_options(stage, config, _job(stage, wc))
+
+
 def stage_sources(stage):
     """Source files of a stage: editing one re-runs the stage (Snakemake does not see imports)."""
     return list(STAGES[stage].sources)
 
 
+def stage_outputs(stage):
+    """The stage's outputs as the stage table names them, folders marked as such."""
+    table = STAGES[stage]
+    outputs = table.outputs(**{w: SNAKEMAKE_WILDCARDS[w] for w in WILDCARDS[table.per]})
+    return {name: directory(str(path)) if name in table.directories else str(path) for name, path in outputs.items()}
+
+
+def stage_log(stage):
+    table = STAGES[stage]
+    return str(table.log(**{w: SNAKEMAKE_WILDCARDS[w] for w in WILDCARDS[table.per]}))
+
+
+def stage_shell(stage):
+    """The stage's command, as dvc.yaml runs it, its standard error into the job's log."""
+    table = STAGES[stage]
+    words = [f"{flag} {value}" for flag, value in table.arguments(**{w: f"{{wildcards.{w}:q}}" for w in WILDCARDS[table.per]})]
+    return " ".join(["python -m pipeline_src", stage, *words, "2> {log:q}"])
+
+
 def all_targets():
-    data = [str(prepared_files(d)["meta"]) for d in DATASETS]
-    data += [str(classifier_files(d)["summary"]) for d in DATASETS]
-    data += [str(reference_files(d)["summary"]) for d in DATASETS]
-    runs = [str(RunFiles(v, s).metrics) for v in VARIANTS for s in SEEDS]
-    return data + [str(weights_record())] + runs + [str(p) for p in report_files().values()]
+    """Every output of every job."""
+    jobs = {PER_DATASET: [{"dataset": d} for d in DATASETS], ONCE: [{}],
+            PER_RUN: [{"variant": v, "seed": s} for v in VARIANTS for s in SEEDS]}
+    return [str(path) for stage in STAGES.values() for wc in jobs[stage.per] for path in stage.outputs(**wc).values()]

@@ -4,18 +4,17 @@
 rule evaluate:
     input:
         stage_sources("evaluate"),
-        stamp=lambda wc: stamp("evaluate", f"{wc.variant}-{wc.seed}"),
-        generator=str(RUN.generator),
-        snapshots=str(RUN.snapshots),
-        diagnostics=str(RUN.diagnostics),
+        stamp=job_stamp("evaluate"),
+        generator=rules.train.output.generator,
+        snapshots=rules.train.output.snapshots,
+        diagnostics=rules.train.output.diagnostics,
         classifier=lambda wc: str(classifier_files(variant_dataset(wc))["weights"]),
         reference=lambda wc: str(reference_files(variant_dataset(wc))["arrays"]),
         reference_summary=lambda wc: str(reference_files(variant_dataset(wc))["summary"]),
     output:
-        metrics=str(RUN.metrics),
-        steps=str(RUN.steps_csv),
+        **stage_outputs("evaluate"),
     params:
-        options=lambda wc: job_options("evaluate", config, f"{wc.variant}-{wc.seed}"),
+        options=job_params("evaluate"),
     threads: config["evaluate"]["cpu_threads"]
     priority: 10  # see rule download
     group: run_group
@@ -24,6 +23,6 @@ rule evaluate:
         runtime=job_resource("evaluate", "runtime_min"),
         mem_mb=job_resource("evaluate", "mem_mb"),
     log:
-        "results/logs/evaluate/{variant}/seed{seed}.log",
+        stage_log("evaluate"),
     shell:
-        "python -m pipeline_src evaluate --variant {wildcards.variant:q} --seed {wildcards.seed:q} 2> {log:q}"
+        stage_shell("evaluate")

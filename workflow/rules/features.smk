@@ -1,19 +1,16 @@
-# Stages `classifier` and `reference`: one job per entry of `datasets:`.
-# Both run once per dataset and are reused by every variant's evaluate job.
+# Stages `classifier`, `weights` and `reference`: the classifier and reference run once per entry of
+# `datasets:`, and every variant's evaluate job reuses them.
 
 
 rule classifier:
     input:
         stage_sources("classifier"),
-        stamp=lambda wc: stamp("classifier", wc.dataset),
-        train="results/data/{dataset}/train.pt",
-        test="results/data/{dataset}/test.pt",
-        meta="results/data/{dataset}/meta.json",
+        stamp=job_stamp("classifier"),
+        **rules.prepare.output,
     output:
-        weights="results/features/{dataset}/classifier.pt",
-        summary="results/features/{dataset}/classifier.json",
+        **stage_outputs("classifier"),
     params:
-        options=lambda wc: job_options("classifier", config, wc.dataset),
+        options=job_params("classifier"),
     threads: config["classifier"]["cpu_threads"]
     priority: 20  # see rule download
     resources:
@@ -21,43 +18,40 @@ rule classifier:
         runtime=job_resource("classifier", "runtime_min"),
         mem_mb=job_resource("classifier", "mem_mb"),
     log:
-        "results/logs/classifier/{dataset}.log",
+        stage_log("classifier"),
     shell:
-        "python -m pipeline_src classifier --dataset {wildcards.dataset:q} 2> {log:q}"
+        stage_shell("classifier")
 
 
 rule weights:
     input:
         stage_sources("weights"),
-        stamp=stamp("weights", WEIGHTS_JOB),
+        stamp=job_stamp("weights"),
     output:
-        str(weights_record()),
+        **stage_outputs("weights"),
     params:
-        options=job_options("weights", config, WEIGHTS_JOB),
+        options=job_params("weights"),
     priority: 40  # see rule download
     resources:
         runtime=job_resource("weights", "runtime_min"),
         mem_mb=job_resource("weights", "mem_mb"),
     log:
-        "results/logs/weights.log",
+        stage_log("weights"),
     shell:
-        "python -m pipeline_src weights 2> {log:q}"
+        stage_shell("weights")
 
 
 rule reference:
     input:
         stage_sources("reference"),
-        stamp=lambda wc: stamp("reference", wc.dataset),
-        weights=lambda wc: str(weights_record()) if is_image(wc.dataset) else [],
-        train="results/data/{dataset}/train.pt",
-        test="results/data/{dataset}/test.pt",
-        meta="results/data/{dataset}/meta.json",
-        classifier="results/features/{dataset}/classifier.pt",
+        stamp=job_stamp("reference"),
+        weights=lambda wc: rules.weights.output.record if is_image(wc.dataset) else [],
+        **rules.prepare.output,
+        classifier=rules.classifier.output.weights,
     output:
-        arrays="results/features/{dataset}/reference.npz",
-        summary="results/features/{dataset}/reference.json",
+        **stage_outputs("reference"),
     params:
-        options=lambda wc: job_options("reference", config, wc.dataset),
+        options=job_params("reference"),
     threads: config["reference"]["cpu_threads"]
     priority: 20
     resources:
@@ -65,6 +59,6 @@ rule reference:
         runtime=job_resource("reference", "runtime_min"),
         mem_mb=job_resource("reference", "mem_mb"),
     log:
-        "results/logs/reference/{dataset}.log",
+        stage_log("reference"),
     shell:
-        "python -m pipeline_src reference --dataset {wildcards.dataset:q} 2> {log:q}"
+        stage_shell("reference")

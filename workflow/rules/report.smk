@@ -1,11 +1,13 @@
 # Stage `report`: one job over the whole sweep. Its figures, page and tables are
 # annotated for `snakemake --report report.html` (captions in workflow/report/).
 
+REPORT = stage_outputs("report")
+
 
 rule report:
     input:
         stage_sources("report"),
-        stamp=lambda wc: stamp("report", "all"),
+        stamp=job_stamp("report"),
         metrics=[str(RunFiles(v, s).metrics) for v in VARIANTS for s in SEEDS],
         steps=[str(RunFiles(v, s).steps_csv) for v in VARIANTS for s in SEEDS],
         logs=[str(RunFiles(v, s).log_csv) for v in VARIANTS for s in SEEDS],
@@ -15,19 +17,18 @@ rule report:
         references=[str(reference_files(d)["summary"]) for d in USED_DATASETS],
         test_splits=[str(prepared_files(d)[k]) for d in USED_DATASETS for k in ("test", "meta")],
     output:
-        csv=report("results/report/summary.csv", caption="../report/summary.rst", category="Tables"),
-        md="results/report/summary.md",
-        comparisons=report("results/report/comparisons.csv", caption="../report/comparisons.rst",
-                           category="Tables"),
-        html=report("results/report/index.html", caption="../report/index.rst", category="Report"),
-        figures=report(directory("results/report/figures"), patterns=["{name}.png"],
-                       caption="../report/figures.rst", category="Figures"),
+        csv=report(REPORT["csv"], caption="../report/summary.rst", category="Tables"),
+        md=REPORT["md"],
+        comparisons=report(REPORT["comparisons"], caption="../report/comparisons.rst", category="Tables"),
+        html=report(REPORT["html"], caption="../report/index.rst", category="Report"),
+        figures=report(REPORT["figures"], patterns=["{name}.png"], caption="../report/figures.rst",
+                       category="Figures"),
     params:
-        options=lambda wc: job_options("report", config, "all"),
+        options=job_params("report"),
     resources:
         runtime=job_resource("report", "runtime_min"),
         mem_mb=job_resource("report", "mem_mb"),
     log:
-        "results/logs/report.log",
+        stage_log("report"),
     shell:
-        "python -m pipeline_src report 2> {log:q}"
+        stage_shell("report")

@@ -4,20 +4,14 @@
 rule train:
     input:
         stage_sources("train"),
-        stamp=lambda wc: stamp("train", f"{wc.variant}-{wc.seed}"),
+        stamp=job_stamp("train"),
         data=lambda wc: str(prepared_files(variant_dataset(wc))["train"]),
         meta=lambda wc: str(prepared_files(variant_dataset(wc))["meta"]),
     output:
-        checkpoint=str(RUN.checkpoint),
-        generator=str(RUN.generator),
-        log_csv=str(RUN.log_csv),
-        diagnostics=str(RUN.diagnostics),
-        options=str(RUN.options),
-        samples=directory(str(RUN.samples)),
-        snapshots=directory(str(RUN.snapshots)),
+        **stage_outputs("train"),
     params:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
-        options=lambda wc: variant_options(config, wc.variant),
+        options=job_params("train"),
     threads: lambda wc: variant_options(config, wc.variant)["cpu_threads"]
     priority: train_priority
     group: run_group
@@ -26,6 +20,6 @@ rule train:
         runtime=job_resource("train", "runtime_min"),
         mem_mb=job_resource("train", "mem_mb"),
     log:
-        "results/logs/train/{variant}/seed{seed}.log",
+        stage_log("train"),
     shell:
-        "python -m pipeline_src train --variant {wildcards.variant:q} --seed {wildcards.seed:q} 2> {log:q}"
+        stage_shell("train")
