@@ -35,8 +35,9 @@ PROJECT = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "pipeline_src", "
 def tiny(params: dict) -> dict:
     """Small but complete: the default variants and datasets, short runs (for --quick)."""
     p = copy.deepcopy(params)
-    for name in ("gauss1d", "ring8", "grid25"):
-        p["datasets"][name].update(n_train=2000, n_test=500)
+    for options in p["datasets"].values():
+        if "n_train" in options:  # the point datasets
+            options.update(n_train=2000, n_test=500)
     p["train"].update(seeds=[0, 1], steps=50, log_every=10, sample_every=50, checkpoint_every=50)
     p["classifier"].update(steps=20)
     p["reference"].update(max_images=64)

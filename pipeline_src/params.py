@@ -128,7 +128,13 @@ def _short(message: str) -> str:
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    """The schema, with each registered dataset's options (from its module) under `datasets` and
+    a folder of the user's own images under any other name."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    section = schema["properties"]["datasets"]
+    section["properties"] = {name: spec.options for name, spec in datasets.DATASETS.items()}
+    section["additionalProperties"] = {"$ref": "#/$defs/folder_dataset"}
+    return schema
 
 
 def _key_path(parts) -> str:

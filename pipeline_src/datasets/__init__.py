@@ -1,28 +1,22 @@
 """Dataset registry: one entry per name accepted under `datasets:` in params.yaml.
 
-Each entry says what kind of data it is (images or points), its native layout
-and classes, which raw files the `download` stage fetches, and the function
-the `prepare` stage calls. Any other name under `datasets:` is a folder of the
-user's own images (`folder: PATH`, class subfolders), described by `spec_of`.
-Importing this module is cheap (no torch).
+Each entry says what kind of data it is (images or points), its options, native layout and
+classes, and carries what the stages ask of it: its raw files, how prepare reads or draws it,
+its modes, the score that selects a run's best G and its classifier's target accuracy. Any
+other name under `datasets:` is a folder of the user's own images (`folder: PATH`, class
+subfolders), described by `spec_of`. Importing this package is cheap (no torch). Each module
+imported at the end registers its datasets: adding a dataset kind is one module and its line there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from pipeline_src.errors import InputError
-
-DIGIT_CLASSES = [str(i) for i in range(10)]
-FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]
-CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-]
-
 
 @dataclass(frozen=True)
 class RawFile:
@@ -39,17 +33,43 @@ class RawFile:
     content_md5: dict[str, str] = field(default_factory=dict)
 
 
+Split = tuple  # (x, y): x (N, C, H, W) uint8 or (N, D) float32, y (N,) int64
+
+
+def _no_files() -> tuple[RawFile, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
+    """A dataset and its behaviour: what each stage asks of it, so that no stage names a dataset.
+
+    Images: `read(raw, options, rng)` decodes raw/ into {"train": (x, y), "test": (x, y)} at the
+    native side (prepare fits the side); `raw_files()` are the files `download` fetches from the
+    mirrors, or `fetch(dest)` delivers them from elsewhere, checked against `pinned_sha256`.
+    Points: `sample(n, options, rng)` draws (x, y), y the mixture component; `modes(options)` gives
+    a mixture's (centres (K, D), sigma), `gaussian(options)` a single Gaussian's (mean, std).
+    `selection` is the metric that ranks a run's saved generators (lower is better).
+    """
+
     name: str
     kind: str  # "image" (uint8 NCHW) or "points" (float32 (N, D))
     description: str
+    options: dict = field(default_factory=dict)  # JSON schema of `datasets.<name>` (params.py adds it)
     native_side: int | None = None  # images: side of the published images
     channels: int | None = None  # images: 1 (grayscale) or 3 (RGB)
     dim: int | None = None  # points: dimension D
     classes: list[str] = field(default_factory=list)
     torchvision_class: str | None = None  # where the mirror URLs and md5s come from
-    raw_files: tuple[RawFile, ...] = ()
+    raw_files: Callable[[], tuple[RawFile, ...]] = _no_files
+    fetch: Callable[[Path], tuple[dict, str]] | None = None  # -> ({file: {"source", "sha256"}}, note)
+    pinned_sha256: dict[str, str] = field(default_factory=dict)
+    read: Callable[[Path, dict, np.random.Generator], dict[str, Split]] | None = None
+    sample: Callable[[int, dict, np.random.Generator], Split] | None = None
+    modes: Callable[[dict], tuple[np.ndarray, float]] | None = None
+    gaussian: Callable[[dict], tuple[float, float]] | None = None
+    selection: str = "fd_classifier"  # "fd_classifier" (images), "mode_js" (mixtures), "sliced_w1" (1-D)
+    classifier_target: float | None = None  # the test accuracy its classifier should reach
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -86,55 +106,11 @@ def spec_of(name: str, options: dict) -> DatasetSpec:
     return get(name)
 
 
-# md5 of the uncompressed IDX files of the official releases (the .gz md5s are
-# torchvision's; these identify the same content inside a recompressed copy).
-_MNIST_CONTENT_MD5 = {
-    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
-}
-_FASHION_CONTENT_MD5 = {
-    "train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-    "train-labels-idx1-ubyte.gz": "9018921c3c673c538a1fc5bad174d6f9",
-    "t10k-images-idx3-ubyte.gz": "8181f5470baa50b63fa0f6fddb340f0a",
-    "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965",
-}
-# sha256 of sklearn/datasets/data/digits.csv.gz (unchanged since scikit-learn 0.x)
-DIGITS_CSV_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
-
-
-def _idx_files(content_md5: dict[str, str], torchvision_class: str) -> tuple[RawFile, ...]:
-    """The four IDX files, md5s from torchvision's dataset class."""
-    import torchvision.datasets as tvd
-
-    resources = getattr(tvd, torchvision_class).resources
-    return tuple(RawFile(name, md5, {"": content_md5[name]}) for name, md5 in resources)
-
-
-def raw_files(spec: DatasetSpec) -> tuple[RawFile, ...]:
-    """Raw files of a dataset, with checksums from torchvision where it has them."""
-    if spec.name == "mnist":
-        return _idx_files(_MNIST_CONTENT_MD5, "MNIST")
-    if spec.name == "fashion_mnist":
-        return _idx_files(_FASHION_CONTENT_MD5, "FashionMNIST")
-    if spec.name == "cifar10":
-        from torchvision.datasets import CIFAR10
-
-        members = {
-            f"{CIFAR10.base_folder}/{name}": md5
-            for name, md5 in CIFAR10.train_list + CIFAR10.test_list
-        }
-        members[f"{CIFAR10.base_folder}/{CIFAR10.meta['filename']}"] = CIFAR10.meta["md5"]
-        return (RawFile(CIFAR10.filename, CIFAR10.tgz_md5, members),)
-    return spec.raw_files
-
-
 def pinned_raw_files(name: str, spec: DatasetSpec, options: dict) -> tuple[RawFile, ...]:
     """The raw files of a downloaded dataset with the md5s they must have: the published ones,
     or those of `datasets.<name>.checksums`. `download` checks what it fetches against them and
     `prepare` checks raw/ again, since raw/ may come from a DVC remote or another workspace."""
-    files = raw_files(spec)
+    files = spec.raw_files()
     if "checksums" not in options:
         return files
     missing = [raw.name for raw in files if raw.name not in options["checksums"]]
@@ -155,30 +131,7 @@ def torchvision_mirrors(spec: DatasetSpec) -> list[str]:
     return [cls.url.rsplit("/", 1)[0] + "/"]  # CIFAR10 has one full URL
 
 
-register(DatasetSpec(
-    "digits", "image", "1797 8x8 handwritten digits shipped inside scikit-learn",
-    native_side=8, channels=1, classes=DIGIT_CLASSES,
-))
-register(DatasetSpec(
-    "mnist", "image", "70000 28x28 handwritten digits (LeCun et al.)",
-    native_side=28, channels=1, classes=DIGIT_CLASSES, torchvision_class="MNIST",
-))
-register(DatasetSpec(
-    "fashion_mnist", "image", "70000 28x28 Zalando article images (Xiao et al. 2017)",
-    native_side=28, channels=1, classes=FASHION_CLASSES, torchvision_class="FashionMNIST",
-))
-register(DatasetSpec(
-    "cifar10", "image", "60000 32x32 colour images in 10 classes (Krizhevsky 2009)",
-    native_side=32, channels=3, classes=CIFAR10_CLASSES, torchvision_class="CIFAR10",
-))
-register(DatasetSpec(
-    "gauss1d", "points", "1-D Gaussian N(mean, std) (the 'GAN in 50 lines' target)", dim=1,
-))
-register(DatasetSpec(
-    "ring8", "points", "8 Gaussians evenly spaced on a circle (PacGAN/VEEGAN)", dim=2,
-    classes=[f"mode{i}" for i in range(8)],
-))
-register(DatasetSpec(
-    "grid25", "points", "25 Gaussians on a 5x5 grid (PacGAN/VEEGAN)", dim=2,
-    classes=[f"mode{i}" for i in range(25)],
-))
+# Each module registers its datasets when imported: the registrations, in the order params.yaml lists them.
+from pipeline_src.datasets import digits, idx, cifar10, toys  # noqa: E402
+
+KINDS = (digits, idx, cifar10, toys)

@@ -1,4 +1,4 @@
-"""The synthetic point datasets: pure functions of (n, options, rng).
+"""The synthetic point datasets `gauss1d`, `ring8` and `grid25`: pure functions of (n, shape, rng).
 
 Each returns x (n, D) float32 and y (n,) int64, the index of the mixture
 component a point was drawn from (0 for the single Gaussian).
@@ -7,6 +7,8 @@ component a point was drawn from (0 for the single Gaussian).
 from __future__ import annotations
 
 import numpy as np
+
+from pipeline_src.datasets import DatasetSpec, register
 
 
 def ring8_centres(radius: float) -> np.ndarray:
@@ -20,17 +22,6 @@ def grid25_centres(spacing: float) -> np.ndarray:
     ticks = (np.arange(5) - 2) * spacing
     gx, gy = np.meshgrid(ticks, ticks, indexing="ij")
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
-
-
-def centres(dataset: str, options: dict) -> np.ndarray:
-    """The component means of a point dataset from its `datasets.<name>` params: (K, D)."""
-    if dataset == "gauss1d":
-        return np.array([[options["mean"]]])
-    if dataset == "ring8":
-        return ring8_centres(options["radius"])
-    if dataset == "grid25":
-        return grid25_centres(options["spacing"])
-    raise ValueError(f"{dataset!r} is not a point dataset")
 
 
 def mixture(n: int, centres: np.ndarray, sigma: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -52,10 +43,40 @@ def grid25(n: int, rng: np.random.Generator, spacing: float, sigma: float) -> tu
     return mixture(n, grid25_centres(spacing), sigma, rng)
 
 
-SAMPLERS = {"gauss1d": gauss1d, "ring8": ring8, "grid25": grid25}
+def _mixture_options(shape: dict) -> dict:
+    """The JSON schema of a mixture's or Gaussian's options: its shape and the split sizes."""
+    sizes = {"n_train": {"$ref": "#/$defs/positive_int", "default": 50000},
+             "n_test": {"$ref": "#/$defs/positive_int", "default": 10000}}
+    return {"type": "object", "additionalProperties": False, "properties": {**shape, **sizes}}
 
 
-def sample(dataset: str, options: dict, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """n points of a point dataset from its `datasets.<name>` params (sizes ignored)."""
-    shape = {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
-    return SAMPLERS[dataset](n, rng, **shape)
+def _shape(options: dict) -> dict:
+    return {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
+
+
+register(DatasetSpec(
+    "gauss1d", "points", "1-D Gaussian N(mean, std) (the 'GAN in 50 lines' target)", dim=1,
+    options=_mixture_options({"mean": {"type": "number", "default": 4.0},
+                              "std": {"$ref": "#/$defs/positive_number", "default": 1.25}}),
+    sample=lambda n, options, rng: gauss1d(n, rng, **_shape(options)),
+    gaussian=lambda options: (options["mean"], options["std"]),
+    selection="sliced_w1",
+))
+register(DatasetSpec(
+    "ring8", "points", "8 Gaussians evenly spaced on a circle (PacGAN/VEEGAN)", dim=2,
+    options=_mixture_options({"radius": {"$ref": "#/$defs/positive_number", "default": 1.0},
+                              "sigma": {"$ref": "#/$defs/positive_number", "default": 0.01}}),
+    classes=[f"mode{i}" for i in range(8)],
+    sample=lambda n, options, rng: ring8(n, rng, **_shape(options)),
+    modes=lambda options: (ring8_centres(options["radius"]), options["sigma"]),
+    selection="mode_js",
+))
+register(DatasetSpec(
+    "grid25", "points", "25 Gaussians on a 5x5 grid (PacGAN/VEEGAN)", dim=2,
+    options=_mixture_options({"spacing": {"$ref": "#/$defs/positive_number", "default": 2.0},
+                              "sigma": {"$ref": "#/$defs/positive_number", "default": 0.05}}),
+    classes=[f"mode{i}" for i in range(25)],
+    sample=lambda n, options, rng: grid25(n, rng, **_shape(options)),
+    modes=lambda options: (grid25_centres(options["spacing"]), options["sigma"]),
+    selection="mode_js",
+))

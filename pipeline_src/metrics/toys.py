@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from pipeline_src.datasets import toys as toy_data
+from pipeline_src.datasets import DatasetSpec
 
 
 def assign_modes(points: np.ndarray, centres: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -92,12 +92,12 @@ def gaussian_metrics(samples: np.ndarray, mean: float, std: float) -> dict:
     }
 
 
-def toy_metrics(dataset: str, options: dict, points: np.ndarray, threshold: float) -> dict:
-    """The metrics of one toy dataset (options: its `datasets.<name>` params), flat:
+def toy_metrics(spec: DatasetSpec, options: dict, points: np.ndarray, threshold: float) -> dict:
+    """The metrics of one point dataset (options: its `datasets.<name>` params), flat:
     a mixture's per-mode counts are left out."""
-    if dataset == "gauss1d":
-        return gaussian_metrics(points, options["mean"], options["std"])
-    metrics = mode_metrics(points, toy_data.centres(dataset, options), options["sigma"], threshold)
+    if spec.gaussian is not None:
+        return gaussian_metrics(points, *spec.gaussian(options))
+    metrics = mode_metrics(points, *spec.modes(options), threshold)
     metrics.pop("mode_counts")  # a list: the metrics file stays flat
     return metrics
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from pipeline_src import datasets as dataset_registry
 from pipeline_src.metrics import is_number
 from pipeline_src.report.stats import mean_se, paired_p
 from pipeline_src.report.tables import Table
@@ -72,7 +73,8 @@ def _describe(options: dict) -> str:
 def toy_table(runs: list[dict], variants: dict[str, dict]) -> Table | None:
     """ring8 / grid25: the published rows, then every variant of the sweep on those datasets."""
     mine = _by_variant(runs)
-    datasets = [d for d in ("ring8", "grid25") if any(o["dataset"] == d for o in variants.values())]
+    published = dict.fromkeys(row[0] for row in PUBLISHED_TOYS)
+    datasets = [d for d in published if any(o["dataset"] == d for o in variants.values())]
     if not datasets:
         return None
     rows, bold = [], set()
@@ -106,14 +108,18 @@ def toy_table(runs: list[dict], variants: dict[str, dict]) -> Table | None:
 
 
 def gauss_table(runs: list[dict], variants: dict[str, dict], datasets: dict[str, dict]) -> Table | None:
-    """gauss1d: generated mean and std against the target N(mean, std), within ±0.1 in every seed."""
+    """A single Gaussian (gauss1d): generated mean and std against the target N(mean, std), within ±0.1
+    in every seed."""
     mine = _by_variant(runs)
     rows = []
     for variant, options in variants.items():
         seeds = mine.get(variant, [])
-        if options["dataset"] != "gauss1d" or not seeds:
+        dataset = datasets.get(options["dataset"], {})
+        spec = dataset_registry.spec_of(options["dataset"], dataset)
+        if spec.gaussian is None or not seeds:
             continue
-        target = datasets["gauss1d"]
+        mean, std = spec.gaussian(dataset)
+        target = {"mean": mean, "std": std}
         means, stds, ks = _values(seeds, "mean"), _values(seeds, "std"), _values(seeds, "ks")
         if not (means and stds):
             continue

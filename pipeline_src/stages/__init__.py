@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pipeline_src.paths import (RunFiles, classifier_files, data_root, features_root, log_file, metrics_root,
                                 prepared_files, raw_dir, reference_files, report_files, runs_root, weights_record)
+from pipeline_src.stages import common
 
 PACKAGE = "pipeline_src"
 _PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder that holds pipeline_src/
@@ -89,6 +90,7 @@ class Stage:
 
     `outputs(**wildcards)` names the files a job writes (paths.py spells them); `directories`,
     `metrics` and `plots` say which of them are folders, DVC metrics and DVC plots.
+    `options(params, name)` are the params one job depends on (its stamp records them).
     `dvc_params` and `dvc_inputs` are what dvc.yaml declares beyond the sources: DVC cannot
     look a variant's dataset up inside a matrix, so they are wider than a Snakemake rule's
     inputs, which workflow/rules/ computes per job."""
@@ -97,6 +99,7 @@ class Stage:
     help: str
     module: str
     per: str
+    options: Callable[[dict, str], dict]
     outputs: Callable[..., dict]
     dvc_params: Callable[..., list]
     dvc_inputs: Callable[..., list] = lambda **_: []
@@ -148,6 +151,7 @@ register(Stage(
     "download",
     "fetch a dataset's raw files (checksummed) into results/data/{dataset}/raw/",
     "pipeline_src.stages.download",
+    options=common.data_job_options("download"),
     per=PER_DATASET,
     outputs=lambda dataset: {"raw": raw_dir(dataset)},
     directories=("raw",),
@@ -157,6 +161,7 @@ register(Stage(
     "prepare",
     "raw files -> results/data/{dataset}/train.pt, test.pt, meta.json",
     "pipeline_src.stages.prepare",
+    options=common.data_job_options("prepare"),
     per=PER_DATASET,
     outputs=prepared_files,
     dvc_inputs=lambda dataset: [raw_dir(dataset)],
@@ -166,6 +171,7 @@ register(Stage(
     "classifier",
     "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
     "pipeline_src.stages.classifier",
+    options=common.data_job_options("classifier"),
     per=PER_DATASET,
     outputs=classifier_files,
     metrics=("summary",),
@@ -177,6 +183,7 @@ register(Stage(
     "weights",
     "fetch the pinned Inception weights where the network is -> results/weights/inception.json",
     "pipeline_src.stages.weights",
+    options=common.weights_job_options,
     per=ONCE,
     outputs=lambda: {"record": weights_record()},
     dvc_params=lambda: ["reference.inception", "reference.extractors"],
@@ -187,6 +194,7 @@ register(Stage(
     "reference",
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",
+    options=common.reference_job_options,
     per=PER_DATASET,
     outputs=reference_files,
     metrics=("summary",),
@@ -200,6 +208,7 @@ register(Stage(
     "train",
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
+    options=common.train_job_options,
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).trained(),
     directories=("samples", "snapshots"),
@@ -218,6 +227,7 @@ register(Stage(
     "evaluate",
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
+    options=common.evaluate_job_options,
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).evaluated(),
     metrics=("metrics",),
@@ -234,6 +244,7 @@ register(Stage(
     "report",
     "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
+    options=common.report_job_options,
     per=ONCE,
     outputs=report_files,
     directories=("figures",),

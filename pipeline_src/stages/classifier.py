@@ -23,7 +23,6 @@ from pipeline_src.paths import RESULTS, classifier_files
 from pipeline_src.stages.common import job_options, log, print_options, write_stamp
 from pipeline_src.devices import resolve_device
 
-TARGET_ACCURACY = {"digits": 0.97, "mnist": 0.97, "fashion_mnist": 0.88}  # the Evaluation issue's bar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +48,7 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     model = train_classifier(x, y, len(meta["classes"]), cls, cls["seed"], device)
     _, predicted = classify(model, x_test, 500, device, desc="classifier test accuracy")
     accuracy = float((predicted == y_test).double().mean())
-    target = TARGET_ACCURACY.get(dataset)
+    target = datasets.spec_of(dataset, options["dataset"]).classifier_target
     summary = {
         "dataset": dataset, "applicable": True, "test_accuracy": accuracy, "n_test": len(y_test),
         "target_accuracy": target, "meets_target": None if target is None else accuracy >= target,

@@ -59,30 +59,52 @@ def fingerprint(options: dict, seed: int, data_sha256: str) -> str:
 def job_options(stage: str, params: dict, name: str) -> dict:
     """The params one job depends on: what its stamp records and what the Snakemake
     rule passes as `params:` (one definition for the stage, the Snakefile and the stamp).
-    `name` is the dataset, or `{variant}-{seed}` for the per-run stages."""
-    if stage in ("download", "prepare", "classifier"):
-        return {stage: params[stage], "dataset": dataset_options(params, name)}
-    if stage == "reference":
-        toy = {k: params["evaluate"][k] for k in ("toy_samples", "hq_threshold")}  # the toy baseline
-        return {"reference": params["reference"], "toy": toy, "dataset": dataset_options(params, name)}
-    if stage == "weights":  # one job: the Inception weights every image reference reads
-        from pipeline_src import datasets
+    `name` is the job's name in the stage table: the dataset, `{variant}-{seed}` or `all`."""
+    from pipeline_src.stages import STAGES
 
-        ref = params["reference"]
-        images = any(datasets.spec_of(d, o).kind == "image" for d, o in params["datasets"].items())
-        return {"inception": ref["inception"], "needed": "inception" in ref["extractors"] and images}
-    if stage == "train":
-        return variant_options(params, name.rsplit("-", 1)[0])
-    if stage == "evaluate":
-        dataset = variant_options(params, name.rsplit("-", 1)[0])["dataset"]
-        return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
-    if stage == "report":  # one job: the whole sweep
-        variants = {v: variant_options(params, v) for v in params["variants"]}
-        used = dict.fromkeys(o["dataset"] for o in variants.values())  # their true modes / density in figures
-        return {"report": params["report"], "seeds": params["train"]["seeds"], "variants": variants,
-                "datasets": {d: dataset_options(params, d) for d in used},
-                "hq_threshold": params["evaluate"]["hq_threshold"]}
-    raise ValueError(f"no job options for stage {stage!r}")
+    return STAGES[stage].options(params, name)
+
+
+def data_job_options(stage: str):
+    """The options of a per-dataset job of `stage`: the stage's section and the dataset's entry."""
+    return lambda params, name: {stage: params[stage], "dataset": dataset_options(params, name)}
+
+
+def reference_job_options(params: dict, name: str) -> dict:
+    toy = {k: params["evaluate"][k] for k in ("toy_samples", "hq_threshold")}  # the toy baseline
+    return {"reference": params["reference"], "toy": toy, "dataset": dataset_options(params, name)}
+
+
+def weights_job_options(params: dict, name: str) -> dict:
+    """The one job that fetches the Inception weights every image reference reads."""
+    from pipeline_src import datasets
+
+    ref = params["reference"]
+    images = any(datasets.spec_of(d, o).kind == "image" for d, o in params["datasets"].items())
+    return {"inception": ref["inception"], "needed": "inception" in ref["extractors"] and images}
+
+
+def _variant_of(run: str) -> str:
+    """The variant of a run's job name, `{variant}-{seed}`."""
+    return run.rsplit("-", 1)[0]
+
+
+def train_job_options(params: dict, name: str) -> dict:
+    return variant_options(params, _variant_of(name))
+
+
+def evaluate_job_options(params: dict, name: str) -> dict:
+    dataset = variant_options(params, _variant_of(name))["dataset"]
+    return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
+
+
+def report_job_options(params: dict, name: str) -> dict:
+    """The one job over the whole sweep."""
+    variants = {v: variant_options(params, v) for v in params["variants"]}
+    used = dict.fromkeys(o["dataset"] for o in variants.values())  # their true modes / density in figures
+    return {"report": params["report"], "seeds": params["train"]["seeds"], "variants": variants,
+            "datasets": {d: dataset_options(params, d) for d in used},
+            "hq_threshold": params["evaluate"]["hq_threshold"]}
 
 
 def _as_recorded(options: dict) -> dict:

@@ -8,32 +8,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from importlib import resources
 from pathlib import Path
 
 from pipeline_src import datasets
 from pipeline_src.datasets.folder import FOLDER_IMAGES, list_images
 from pipeline_src.download import FetchOptions, expand_mirrors, fetch
-from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_dir, atomic_path, atomic_write_json, file_digest
+from pipeline_src.io import atomic_dir, atomic_write_json, file_digest
 from pipeline_src.paths import RESULTS, manifest_path, raw_dir
 from pipeline_src.stages.common import dataset_options, job_options, log, print_options, write_stamp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
-
-
-def _digits_from_sklearn(dest: Path) -> dict:
-    """Copy scikit-learn's bundled digits.csv.gz after checking its sha256."""
-    source = resources.files("sklearn.datasets.data") / "digits.csv.gz"
-    with resources.as_file(source) as path:
-        sha = file_digest(path)
-        if sha != datasets.DIGITS_CSV_SHA256:
-            raise InputError(f"{path}: sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256} "
-                             "(scikit-learn's digits changed; please report)")
-        with atomic_path(dest / "digits.csv.gz") as tmp:
-            shutil.copyfile(path, tmp)
-        return {"digits.csv.gz": {"source": str(path), "sha256": sha}}
 
 
 def _copy_folder(name: str, folder: Path, dest: Path) -> dict:
@@ -60,8 +45,8 @@ def download(name: str, params: dict, results: Path = RESULTS) -> Path:
         elif datasets.is_folder(options):
             folder = Path(options["folder"])
             files, note = _copy_folder(name, folder, tmp), f"copied from the folder {folder.resolve()}"
-        elif name == "digits":
-            files, note = _digits_from_sklearn(tmp), "bundled with scikit-learn"
+        elif spec.fetch is not None:  # the files come from elsewhere than mirrors
+            files, note = spec.fetch(tmp)
         else:
             fetch_options = FetchOptions(**params["download"])
             mirrors = expand_mirrors(options["mirrors"], datasets.torchvision_mirrors(spec))

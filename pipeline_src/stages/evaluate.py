@@ -33,7 +33,6 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.features import EXTRACTORS, compare, open_extractor
 from pipeline_src import datasets
-from pipeline_src.datasets import toys as toy_data
 from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.datasets.prepared import read_meta
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
@@ -91,7 +90,8 @@ def eval_seed(params: dict, seed: int) -> int:
 
 class Scorer:
     """The score that ranks a run's saved generators (lower is better), on a z stream of
-    its own: FD_classifier for images, mode_js for mixtures, sliced W1 to the truth for gauss1d."""
+    its own: the dataset's `selection` (FD_classifier for images, mode_js for mixtures, sliced W1 to the
+    truth for a single Gaussian)."""
 
     def __init__(self, saved: dict, params: dict, seed: int, results: Path):
         ev = params["evaluate"]
@@ -100,17 +100,16 @@ class Scorer:
         self.device = resolve_device(ev["device"])
         self.unavailable = None
         dataset = saved["dataset"]
-        if saved["kind"] == "points":
-            options = params["datasets"][dataset]
-            if dataset == "gauss1d":
-                self.metric = "sliced_w1"
-                self.real, _ = toy_data.sample(dataset, options, self.n, np.random.default_rng(self.z_seed))
-            else:
-                self.metric = "mode_js"
-                self.centres, self.sigma = toy_data.centres(dataset, options), options["sigma"]
-                self.threshold = params["evaluate"]["hq_threshold"]
+        options = params["datasets"][dataset]
+        spec = datasets.spec_of(dataset, options)
+        self.metric = spec.selection
+        if self.metric == "sliced_w1":
+            self.real, _ = spec.sample(self.n, options, np.random.default_rng(self.z_seed))
             return
-        self.metric = "fd_classifier"
+        if self.metric == "mode_js":
+            self.centres, self.sigma = spec.modes(options)
+            self.threshold = params["evaluate"]["hq_threshold"]
+            return
         arrays, summary = load_reference(dataset, results)
         if "classifier" not in summary["extractors"]:
             self.unavailable = summary["unavailable"].get("classifier", "classifier is not in reference.extractors")
@@ -198,12 +197,12 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
         points = generate(g, saved, n, eval_seed(params, seed)).double().numpy()
         threshold = params["evaluate"]["hq_threshold"]
         if np.isfinite(points).all():
-            metrics, missing = split_unavailable(toy_metrics(dataset, params["datasets"][dataset], points, threshold),
-                                                 threshold)
+            options = params["datasets"][dataset]
+            spec = datasets.spec_of(dataset, options)
+            metrics, missing = split_unavailable(toy_metrics(spec, options, points, threshold), threshold)
             out.update(metrics)
             unavailable.update(missing)
-            truth, _ = toy_data.sample(dataset, params["datasets"][dataset], n,
-                                       np.random.default_rng(eval_seed(params, seed)))
+            truth, _ = spec.sample(n, options, np.random.default_rng(eval_seed(params, seed)))
             out["sliced_w1"] = sliced_w1(points, truth)  # a distance to the truth that moves with any change of G
         else:
             unavailable["toy_metrics"] = "the generator produced NaN/Inf"

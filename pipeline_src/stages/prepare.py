@@ -14,7 +14,7 @@ import numpy as np
 
 import pipeline_src
 from pipeline_src import datasets
-from pipeline_src.datasets import folder, images, toys
+from pipeline_src.datasets import folder, images
 from pipeline_src.download import verify
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
@@ -54,16 +54,16 @@ def check_pinned(name: str, options: dict, results: Path) -> None:
     folder = raw_dir(name, results)
     if spec.kind == "points" or datasets.is_folder(options):
         return  # nothing downloaded: drawn by prepare, or the user's own images
-    pinned = {} if name == "digits" else {raw.name: raw for raw in datasets.pinned_raw_files(name, spec, options)}
-    for fname in pinned or ["digits.csv.gz"]:
+    pinned = {raw.name: raw for raw in datasets.pinned_raw_files(name, spec, options)}
+    for fname in [*pinned, *spec.pinned_sha256]:
         f = folder / fname
         if not f.is_file():
             problem = "missing"
         elif fname in pinned:
             problem = verify(f, pinned[fname])
-        else:  # scikit-learn's file, pinned by its sha256
-            sha = file_digest(f)
-            problem = None if sha == datasets.DIGITS_CSV_SHA256 else f"sha256 {sha}, expected {datasets.DIGITS_CSV_SHA256}"
+        else:
+            sha, expected = file_digest(f), spec.pinned_sha256[fname]
+            problem = None if sha == expected else f"sha256 {sha}, expected {expected}"
         if problem:
             raise InputError(f"{f}: {problem}; it is not the published file: delete {folder} and rerun download")
 
@@ -72,22 +72,6 @@ def _check_pairs(name: str, splits: dict[str, Split]) -> None:
     for split, (x, y) in splits.items():
         if len(x) != len(y):
             raise InputError(f"{name}: {split} split has {len(x)} samples but {len(y)} labels")
-
-
-def build_digits(raw: Path, options: dict, seed: int) -> dict[str, Split]:
-    x, y = images.read_digits_csv(raw / "digits.csv.gz")
-    (rng,) = dataset_rngs(seed, "digits", 1)
-    train, test = images.stratified_split(y, options["test_fraction"], rng)
-    return {"train": (x[train], y[train]), "test": (x[test], y[test])}
-
-
-def build_idx(raw: Path) -> dict[str, Split]:
-    def load(prefix: str) -> Split:
-        x = images.read_idx(raw / f"{prefix}-images-idx3-ubyte.gz")
-        y = images.read_idx(raw / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
-        return x[:, None, :, :], y  # (N, 28, 28) -> (N, 1, 28, 28)
-
-    return {"train": load("train"), "test": load("t10k")}
 
 
 def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
@@ -109,10 +93,10 @@ def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict)
     return {"train": (x[train], y[train]), "test": (x[test], y[test])}, classes
 
 
-def build_points(name: str, options: dict, seed: int) -> dict[str, Split]:
+def build_points(name: str, spec: datasets.DatasetSpec, options: dict, seed: int) -> dict[str, Split]:
     train_rng, test_rng = dataset_rngs(seed, name, 2)
-    return {"train": toys.sample(name, options, options["n_train"], train_rng),
-            "test": toys.sample(name, options, options["n_test"], test_rng)}
+    return {"train": spec.sample(options["n_train"], options, train_rng),
+            "test": spec.sample(options["n_test"], options, test_rng)}
 
 
 def build(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
@@ -120,17 +104,12 @@ def build(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tup
     spec = datasets.spec_of(name, options)
     classes = spec.classes
     if spec.kind == "points":
-        return build_points(name, options, seed), classes
+        return build_points(name, spec, options, seed), classes
     if datasets.is_folder(options):
         splits, classes = build_folder(name, raw, options, seed, manifest)
-    elif name == "digits":
-        splits = build_digits(raw, options, seed)
-    elif name in ("mnist", "fashion_mnist"):
-        splits = build_idx(raw)
-    elif name == "cifar10":
-        splits = images.read_cifar10_tar(raw / datasets.raw_files(spec)[0].name)
-    else:  # pragma: no cover - the registry and this function grow together
-        raise InputError(f"prepare: no builder for dataset {name!r}")
+    else:
+        (rng,) = dataset_rngs(seed, name, 1)  # for a split the release does not have (digits)
+        splits = spec.read(raw, options, rng)
     _check_pairs(name, splits)
     try:
         fitted = {k: (images.fit_side(x, options["side"], options["resize"]), y) for k, (x, y) in splits.items()}

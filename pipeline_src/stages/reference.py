@@ -113,7 +113,8 @@ def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, d
 def points_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
     x, _, _ = load_prepared(dataset, results, "test")
     n = min(options["toy"]["toy_samples"], len(x))
-    baseline = toy_metrics(dataset, options["dataset"], x[:n].double().numpy(), options["toy"]["hq_threshold"])
+    spec = datasets.spec_of(dataset, options["dataset"])
+    baseline = toy_metrics(spec, options["dataset"], x[:n].double().numpy(), options["toy"]["hq_threshold"])
     summary = {"dataset": dataset, "kind": "points", "split": "test", "n_images": n, "extractors": {},
                "baseline": {k: v for k, v in baseline.items() if v is not None}, "unavailable": {}}
     return {}, summary

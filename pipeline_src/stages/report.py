@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_src.datasets import toys as toy_data
+from pipeline_src import datasets
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, load_json_file, to_json
 from pipeline_src.paths import RESULTS, RunFiles, reference_files, report_files
@@ -154,9 +154,15 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
 
 
 def toy_truth(params: dict, dataset: str) -> dict:
+    """What the sample figures draw under a point dataset's samples: its modes or its density."""
     options = dataset_options(params, dataset)
-    return {**options, "centres": toy_data.centres(dataset, options),
-            "hq_sigmas": params["evaluate"]["hq_threshold"]}
+    spec = datasets.spec_of(dataset, options)
+    truth = {"hq_sigmas": params["evaluate"]["hq_threshold"]}
+    if spec.modes is not None:
+        truth["centres"], truth["sigma"] = spec.modes(options)
+    if spec.gaussian is not None:
+        truth["mean"], truth["std"] = spec.gaussian(options)
+    return truth
 
 
 def provenance(params: dict, run_options: list[dict]) -> dict[str, str]:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline_src.datasets import CIFAR10_CLASSES, FASHION_CLASSES
+from pipeline_src.datasets.cifar10 import CIFAR10_CLASSES
+from pipeline_src.datasets.idx import FASHION_CLASSES
 from tests.conftest import default_params, sha256, tiny_params, write_params
 from tests.pipeline.test_download import DEBIAN_FASHION, FAST, md5, mnist_params, serve, tiny_mnist
 

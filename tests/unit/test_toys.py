@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from pipeline_src import datasets
 from pipeline_src.datasets import toys
 
 
@@ -31,7 +32,7 @@ def test_grid25_centres_are_the_pacgan_grid():
     ("grid25", {"spacing": 2.0, "sigma": 0.05}, 2, 25),
 ])
 def test_samples_have_shape_dtype_and_labels(name, options, dim, modes):
-    x, y = toys.SAMPLERS[name](4000, rng(), **options)
+    x, y = datasets.get(name).sample(4000, options, rng())  # through the registry, as prepare draws them
     assert x.shape == (4000, dim) and x.dtype == np.float32
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(modes))
 
