@@ -19,6 +19,7 @@ import torch
 
 from pipeline_src.errors import InputError
 from pipeline_src.io import file_digest, load_torch_file
+from pipeline_src.metrics import computed_by
 from pipeline_src.metrics.frechet import statistics
 from pipeline_src.metrics.images import classifier_metrics, inception_metrics, label_histogram
 from pipeline_src.paths import classifier_files
@@ -38,7 +39,7 @@ class Extractor:
 @dataclass(frozen=True)
 class ExtractorKind:
     name: str
-    metrics: tuple[str, ...]
+    metrics: tuple[str, ...]  # what `compare` gives (what `unavailable` lists when it cannot run)
     # (dataset, `reference` options, results) -> the weights file; raises WeightsUnavailable where there are none
     locate: Callable[[str, dict, Path], Path]
     open: Callable[[Path, int, torch.device], Extractor]  # (weights, batch_size, device)
@@ -93,7 +94,7 @@ def _classifier_reference(outputs: dict, labels: np.ndarray, n_classes: int) -> 
 
 
 register(ExtractorKind(
-    "classifier", ("fd_classifier", "classes_covered", "class_kl"),
+    "classifier", computed_by(classifier_metrics),
     locate=lambda dataset, options, results: classifier_files(dataset, results)["weights"],
     open=_open_classifier,
     reference_arrays=_classifier_reference,
@@ -121,7 +122,7 @@ def _inception_reference(outputs: dict, labels: np.ndarray, n_classes: int) -> d
 
 
 register(ExtractorKind(
-    "inception", ("fid", "kid", "kid_std", "inception_score", "inception_score_std", "precision", "recall"),
+    "inception", computed_by(inception_metrics),
     locate=_locate_inception,
     open=_open_inception,
     reference_arrays=_inception_reference,

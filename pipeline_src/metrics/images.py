@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline_src.metrics import COUNT, HIGHER, LOWER, SPREAD, registers
 from pipeline_src.metrics.frechet import frechet_distance, statistics
 
 KID_SUBSETS = 100  # torch-fidelity / Binkowski et al. 2018
@@ -44,6 +45,7 @@ def class_coverage(predicted: np.ndarray, real_hist: np.ndarray) -> dict:
     return {"classes_covered": covered, "n_classes": len(real), "class_kl": kl}
 
 
+@registers("image", fd_classifier=LOWER, classes_covered=HIGHER, class_kl=LOWER, n_classes=COUNT)
 def classifier_metrics(features: np.ndarray, predicted: np.ndarray, reference: dict) -> dict:
     """FD in the domain classifier's feature space and class coverage.
     reference: {"mu", "sigma", "class_hist"} of the real data."""
@@ -53,6 +55,8 @@ def classifier_metrics(features: np.ndarray, predicted: np.ndarray, reference: d
     return out
 
 
+@registers("image", fid=LOWER, kid=LOWER, kid_std=SPREAD, kid_subset_size=COUNT, inception_score=HIGHER,
+           inception_score_std=SPREAD, precision=HIGHER, recall=HIGHER)
 def inception_metrics(pool3: np.ndarray, logits: np.ndarray, reference: dict) -> dict:
     """FID, KID, Inception Score and precision/recall from one set of Inception features.
     reference: {"mu", "sigma", "features"} of the real data's pool3 features."""

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import special
 
 from pipeline_src.datasets import DatasetSpec
+from pipeline_src.metrics import COUNT, HIGHER, LOWER, TARGET, registers
 
 
 def assign_modes(points: np.ndarray, centres: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +39,7 @@ def assign_modes(points: np.ndarray, centres: np.ndarray, sigma: float) -> tuple
     return nearest, np.sqrt(d2[np.arange(len(points)), nearest]) / sigma
 
 
+@registers("points", modes_covered=HIGHER, n_modes=COUNT, high_quality=HIGHER, reverse_kl=LOWER)
 def mode_metrics(points: np.ndarray, centres: np.ndarray, sigma: float, threshold: float = 3.0) -> dict:
     nearest, dist = assign_modes(points, centres, sigma)
     good = dist < threshold
@@ -75,6 +77,7 @@ def mode_js(points: np.ndarray, centres: np.ndarray, sigma: float, threshold: fl
     return 0.5 * (kl(p) + kl(q))
 
 
+@registers("points", mean=TARGET, std=TARGET, ks=LOWER, w1=LOWER)
 def gaussian_metrics(samples: np.ndarray, mean: float, std: float) -> dict:
     from scipy import stats  # here, not at the top: 1 s of imports a mixture's evaluate does not need
 
@@ -102,6 +105,7 @@ def toy_metrics(spec: DatasetSpec, options: dict, points: np.ndarray, threshold:
     return metrics
 
 
+@registers("points", sliced_w1=LOWER)
 def sliced_w1(a: np.ndarray, b: np.ndarray, n_directions: int = 64, seed: int = 0) -> float:
     """Sliced Wasserstein-1 distance between two equally sized point sets (n, D): exact W1 in 1-D."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

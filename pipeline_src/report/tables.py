@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pipeline_src.metrics import is_number
+from pipeline_src.metrics import COUNT, HIGHER, LOWER, METRICS, RUN_KEYS, better_is, is_number
 from pipeline_src.report.stats import mean_ci, paired_p
 from pipeline_src.training import FAILURE_FLAGS as FLAGS
 
-# Which way is better, for marking the best value of a column. Metrics not
-# listed (gauss1d's mean and std: closeness to a target) are not marked.
-LOWER_IS_BETTER = {"fid", "kid", "fd_classifier", "class_kl", "reverse_kl", "ks", "w1", "sliced_w1"}
-HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "classes_covered", "modes_covered", "high_quality"}
-BOOKKEEPING = {"seed", "step", "last_step", "n_samples", "n_classes", "n_modes", "kid_subset_size",
-               "select_samples", "select_score", "select_score_last"}  # the selection is shown by `checkpoint`
+# Which way is better, for marking the best value of a column (the metric table's directions). The
+# others (gauss1d's mean and std: closeness to a target; spreads) are not marked.
+LOWER_IS_BETTER, HIGHER_IS_BETTER = better_is(LOWER), better_is(HIGHER)
+# No column of their own: the run's keys (the selection is shown by `checkpoint`) and the counts.
+BOOKKEEPING = RUN_KEYS | {m.name for m in METRICS.values() if m.better == COUNT}
 NOT_APPLICABLE = "not computed for this dataset"  # e.g. image metrics of a toy variant: shown as n/a
 
 
