@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import platform
 import shutil
 import signal
@@ -35,7 +34,7 @@ from pipeline_src.paths import RESULTS, RunFiles
 from pipeline_src.stages.common import fingerprint, log, print_options, variant_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, resolved_steps
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
-from pipeline_src.training.loop import LOG_FIELDS, Trainer
+from pipeline_src.training.loop import DIVERGED, LOG_FIELDS, STOPPED, Hooks, Trainer
 from pipeline_src.training.samples import write_samples
 
 N_FIXED_IMAGES = 64  # the grid of samples/*.png, from one fixed z per run
@@ -143,35 +142,28 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     options["steps"] = steps  # recorded in options.json
     try:
         bar = progress.bar(steps, trainer.step)
-        trainer.start_clock()
+        hooks = Hooks(
+            on_log=lambda row: _report(bar, row, steps),
+            on_sample=lambda s: write_samples(files.sample(f"step_{s}"), generate(trainer.g, fixed_z),
+                                              real_for_plots, f"{variant} seed {seed} step {s}"),
+            on_snapshot=lambda s: atomic_write_bytes(files.snapshot(s),
+                                                     torch_bytes(generator_record(trainer, meta, fp, diverged=False))),
+            on_checkpoint=lambda s: run.save_resume(fp),
+            stop_requested=lambda: stop["signal"] is not None,
+        )
         try:
-            while trainer.step < steps:
-                trainer.train_step()
-                s = trainer.step
-                if s % options["log_every"] == 0 or s == steps:
-                    row = trainer.log_row()
-                    if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
-                        diverged_at = s
-                        log(f"step {s}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
-                            "stopping and keeping the last good checkpoint")
-                        break
-                    _report(bar, row, steps)
-                if s % options["sample_every"] == 0 and s < steps:
-                    write_samples(files.sample(f"step_{s}"), generate(trainer.g, fixed_z),
-                                  real_for_plots, f"{variant} seed {seed} step {s}")
-                if options["snapshot_every"] and s % options["snapshot_every"] == 0 and s < steps:
-                    atomic_write_bytes(files.snapshot(s),
-                                       torch_bytes(generator_record(trainer, meta, fp, diverged=False)))
-                if stop["signal"] is not None or (s % options["checkpoint_every"] == 0 and s < steps):
-                    if torch.isfinite(trainer.acc).all():
-                        run.save_resume(fp)
-                    if stop["signal"] is not None:
-                        log(f"SIGTERM at step {s}: checkpoint written to {run.files.resume}; exiting")
-                        sys.exit(SIGTERM_EXIT)
+            why = trainer.fit(steps, hooks)
         finally:
             if bar is not None:
                 bar.close()
-        if diverged_at is not None:
+        if why == STOPPED:
+            log(f"SIGTERM at step {trainer.step}: checkpoint written to {run.files.resume}; exiting")
+            sys.exit(SIGTERM_EXIT)
+        if why == DIVERGED:
+            row = trainer.rows[-1]
+            diverged_at = row["step"]
+            log(f"step {diverged_at}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
+                "stopping and keeping the last good checkpoint")
             run.restore_last_good()
         # Past the last step, SIGTERM no longer interrupts: writing the outputs takes seconds,
         # and a run killed here would redo the steps since its last periodic checkpoint.

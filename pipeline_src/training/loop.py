@@ -5,15 +5,19 @@ drawn); batches and latents come from one seeded torch.Generator, so a seed
 fixes init, data order and z. Per-step scalars are summed on the device and
 read back once every `log_every` steps (no per-step host sync). The whole state
 (networks, optimisers, EMA, step, accumulators, every RNG) is one checkpoint
-dict, so a resumed run continues exactly where the killed one stopped.
+dict, so a resumed run continues exactly where the killed one stopped. `Trainer.fit` is the
+loop; what it writes along the way (log rows, samples, snapshots, checkpoints) and when it
+stops early are hooks that the train stage wires to the run's files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +72,26 @@ def _numpy_state_as_tensor(state: tuple) -> tuple:
 def _numpy_state_from_tensor(state: tuple) -> tuple:
     kind, keys, pos, has_gauss, cached = state
     return kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached
+
+
+def _nothing(*_) -> None:
+    pass
+
+
+@dataclass
+class Hooks:
+    """What `Trainer.fit` tells the files around it, and asks them; the train stage wires them.
+    Each gets the step it is called at."""
+
+    on_log: Callable[[dict], None] = _nothing  # a log row (finite losses)
+    on_sample: Callable[[int], None] = _nothing  # every `sample_every` steps before the last
+    on_snapshot: Callable[[int], None] = _nothing  # every `snapshot_every` steps before the last
+    on_checkpoint: Callable[[int], None] = _nothing  # every `checkpoint_every` steps, and on a stop request
+    stop_requested: Callable[[], bool] = lambda: False  # asked after every step (SIGTERM)
+
+
+# Why `Trainer.fit` returned.
+FINISHED, DIVERGED, STOPPED = "finished", "diverged", "stopped"
 
 
 @dataclass
@@ -208,6 +232,32 @@ class Trainer:
             self.d_step(self.r1_due(i))
         self.g_step()
         self.step += 1
+
+    def fit(self, steps: int, hooks: Hooks) -> str:
+        """Train until step `steps`: FINISHED; DIVERGED at a log row with a non-finite loss (the
+        row is the last of `rows`); STOPPED after a stop request, once `on_checkpoint` has run.
+        A checkpoint is offered only while the accumulators are finite (a state to resume from)."""
+        o = self.options
+        self.start_clock()
+        while self.step < steps:
+            self.train_step()
+            s = self.step
+            if s % o["log_every"] == 0 or s == steps:
+                row = self.log_row()
+                if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
+                    return DIVERGED
+                hooks.on_log(row)
+            if s % o["sample_every"] == 0 and s < steps:
+                hooks.on_sample(s)
+            if o["snapshot_every"] and s % o["snapshot_every"] == 0 and s < steps:
+                hooks.on_snapshot(s)
+            stop = hooks.stop_requested()
+            if stop or (s % o["checkpoint_every"] == 0 and s < steps):
+                if torch.isfinite(self.acc).all():
+                    hooks.on_checkpoint(s)
+                if stop:
+                    return STOPPED
+        return FINISHED
 
     # ---- logging ----------------------------------------------------------
     def log_row(self) -> dict:
