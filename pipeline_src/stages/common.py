@@ -94,8 +94,9 @@ def train_job_options(params: dict, name: str) -> dict:
 
 
 def evaluate_job_options(params: dict, name: str) -> dict:
-    dataset = variant_options(params, _variant_of(name))["dataset"]
-    return {"evaluate": params["evaluate"], "dataset": dataset_options(params, dataset)}
+    """Everything evaluate reads: its section, the run's options (to recognise its G) and its dataset's."""
+    run = variant_options(params, _variant_of(name))
+    return {"evaluate": params["evaluate"], "run": run, "dataset": dataset_options(params, run["dataset"])}
 
 
 def report_job_options(params: dict, name: str) -> dict:

@@ -11,52 +11,47 @@ precision/recall from one pass of Inception features. The generated images
 go through each extractor once and every metric of that extractor shares the
 features.
 
-Best checkpoint, not last: every saved G of the run (train.snapshot_every, and
-the last) is scored on `select_samples` samples of its own z stream, by
-FD_classifier for images, by the Jensen-Shannon divergence of the mode
-histograms for mixtures and by the sliced Wasserstein-1 distance to the true
-distribution for gauss1d (pipeline_src.metrics.toys); `checkpoint: best` evaluates the lowest-scoring one,
-`last` the last. The JSON records which (`checkpoint`, `step`, `last_step`,
-the scores), and seed{seed}.steps.csv the score at every saved step.
+Best checkpoint, not last: which saved G is evaluated is pipeline_src.selection's choice (every
+saved G scored by its dataset's selection metric; `checkpoint: best` or `last`). The JSON records
+which (`checkpoint`, `step`, `last_step`, the scores), and seed{seed}.steps.csv the score at every
+saved step.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from pipeline_src import datasets
+from pipeline_src.datasets.prepared import read_meta
+from pipeline_src.devices import gpu_for_this_process, resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.features import EXTRACTORS, compare, open_extractor
-from pipeline_src import datasets
-from pipeline_src.devices import gpu_for_this_process, resolve_device
-from pipeline_src.datasets.prepared import read_meta
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_json_file
-from pipeline_src.metrics import is_number
-from pipeline_src.metrics.toys import mode_js, sliced_w1, toy_metrics
-from pipeline_src.paths import RESULTS, RunFiles, snapshot_step
-from pipeline_src.stages.common import fingerprint, job_options, log, print_options, variant_options, write_stamp
 from pipeline_src.features.reference import load_reference
+from pipeline_src.io import atomic_write_json, load_json_file
+from pipeline_src.metrics import is_number
+from pipeline_src.metrics.toys import sliced_w1, toy_metrics
+from pipeline_src.paths import RESULTS, RunFiles
+from pipeline_src.selection import eval_seed, select_generator, write_trajectory
+from pipeline_src.stages.common import fingerprint, job_options, log, print_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import expected_record, generate, load_generator, rerun_hint, to_uint8
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
 
 
-def image_metrics(g: torch.nn.Module, saved: dict, params: dict, seed: int, results: Path) -> tuple[dict, dict]:
-    """Metrics of every extractor the reference stage prepared; {metric: reason} for the others."""
+def image_metrics(g: torch.nn.Module, saved: dict, ev: dict, seed: int, results: Path) -> tuple[dict, dict]:
+    """Metrics of every extractor the reference stage prepared; {metric: reason} for the others.
+    `ev`: the `evaluate` options."""
     dataset = saved["dataset"]
     arrays, summary = load_reference(dataset, results)
-    ev = params["evaluate"]
     device = resolve_device(ev["device"])
-    fake = generate(g, saved, ev["n_samples"], eval_seed(params, seed), ev["batch_size"], device)
+    fake = generate(g, saved, ev["n_samples"], eval_seed(ev, seed), ev["batch_size"], device)
     metrics: dict = {}
     unavailable: dict[str, str] = {}
     if not torch.isfinite(fake).all():
@@ -84,86 +79,6 @@ def extractor_id(extractor) -> str:
     return ":".join(p for p in parts if p)
 
 
-def eval_seed(params: dict, seed: int) -> int:
-    return 1_000_003 * params["evaluate"]["seed"] + seed
-
-
-class Scorer:
-    """The score that ranks a run's saved generators (lower is better), on a z stream of
-    its own: the dataset's `selection` (FD_classifier for images, mode_js for mixtures, sliced W1 to the
-    truth for a single Gaussian)."""
-
-    def __init__(self, saved: dict, params: dict, seed: int, results: Path):
-        ev = params["evaluate"]
-        self.n, self.batch_size = ev["select_samples"], ev["batch_size"]
-        self.z_seed = eval_seed(params, seed) + 500_009  # apart from the final evaluation's samples
-        self.device = resolve_device(ev["device"])
-        self.unavailable = None
-        dataset = saved["dataset"]
-        options = params["datasets"][dataset]
-        spec = datasets.spec_of(dataset, options)
-        self.metric = spec.selection
-        if self.metric == "sliced_w1":
-            self.real, _ = spec.sample(self.n, options, np.random.default_rng(self.z_seed))
-            return
-        if self.metric == "mode_js":
-            self.centres, self.sigma = spec.modes(options)
-            self.threshold = params["evaluate"]["hq_threshold"]
-            return
-        arrays, summary = load_reference(dataset, results)
-        if "classifier" not in summary["extractors"]:
-            self.unavailable = summary["unavailable"].get("classifier", "classifier is not in reference.extractors")
-            return
-        self.reference = arrays["classifier"]
-        self.extractor = open_extractor("classifier", Path(summary["extractors"]["classifier"]["weights"]),
-                                        ev["batch_size"], self.device)
-
-    def __call__(self, g: torch.nn.Module, saved: dict) -> float:
-        x = generate(g, saved, self.n, self.z_seed, self.batch_size, self.device)
-        if not torch.isfinite(x).all():
-            return math.inf
-        if self.metric == "mode_js":
-            return mode_js(x.double().numpy(), self.centres, self.sigma, self.threshold)
-        if self.metric == "sliced_w1":
-            return sliced_w1(x.double().numpy(), self.real)
-        return compare("classifier", self.extractor(to_uint8(x)), self.reference)["fd_classifier"]
-
-
-def select_generator(run: RunFiles, params: dict, seed: int, results: Path) -> tuple[torch.nn.Module, dict, dict, list]:
-    """(G, its record, what the metrics JSON says about the choice, [(step, score)] of every saved G)."""
-    g, saved = load_generator(run)  # the last
-    choice = {"checkpoint": "last", "last_step": saved["step"]}
-    scorer = Scorer(saved, params, seed, results)
-    if scorer.unavailable is not None:
-        choice["unavailable"] = {"select_score": f"no selection score: {scorer.unavailable}; the last G is evaluated"}
-        return g, saved, choice, []
-    trajectory, best = [], (math.inf, 0, None)
-    for path in run.saved_generators():
-        if path != run.generator and snapshot_step(path) >= saved["step"]:
-            continue  # written after the last good state of a diverged run
-        candidate, record = (g, saved) if path == run.generator else load_generator(run, path, expected=saved)
-        score = scorer(candidate, record)
-        score = math.inf if math.isnan(score) else score
-        trajectory.append((record["step"], score))
-        if (score, -record["step"]) <= (best[0], -best[1]):  # ties go to the later step
-            best = (score, record["step"], (candidate, record))
-    choice.update(select_metric=scorer.metric, select_samples=scorer.n, select_score_last=trajectory[-1][1])
-    if params["evaluate"]["checkpoint"] == "best" and best[2] is not None:
-        g, saved = best[2]
-        choice["checkpoint"] = "best"
-    choice["select_score"] = dict(trajectory)[saved["step"]]
-    return g, saved, choice, trajectory
-
-
-def write_trajectory(path: Path, metric: str | None, trajectory: list) -> None:
-    """seed{seed}.steps.csv: step, the selection score of the G saved at that step."""
-    buf = io.StringIO()
-    buf.write(f"step,{metric or 'select_score'}\n")
-    for step, score in trajectory:
-        buf.write(f"{step},{score!r}\n")
-    atomic_write_bytes(path, buf.getvalue().encode())
-
-
 def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
     """Metrics with a value, and {metric: reason} for those without one."""
     unavailable = {}
@@ -173,10 +88,11 @@ def split_unavailable(metrics: dict, threshold: float) -> tuple[dict, dict]:
     return metrics, unavailable
 
 
-def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
+def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) -> dict:
+    """The metrics of one run; `options` are its job options (`evaluate`, the run's and its dataset's)."""
     run = RunFiles(variant, seed, results)
+    ev, run_options, data_options = options["evaluate"], options["run"], options["dataset"]
     # a missing, broken or foreign generator fails before any output
-    run_options = variant_options(params, variant)
     meta = read_meta(run_options["dataset"], results)
     _, last = load_generator(run, expected=expected_record(run_options, fingerprint(
         run_options, seed, meta["sha256"]["train.pt"])))
@@ -184,34 +100,32 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
     if last["step"] != steps and not last.get("diverged"):
         raise InputError(f"{run.generator}: written at step {last['step']}, but the run has {steps} steps "
                          f"and did not diverge; {rerun_hint(run)}")
-    options = job_options("evaluate", params, f"{variant}-{seed}")
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
-    torch.set_num_threads(params["evaluate"]["cpu_threads"])
-    g, saved, choice, trajectory = select_generator(run, params, seed, results)
+    torch.set_num_threads(ev["cpu_threads"])
+    g, saved, choice, trajectory = select_generator(run, options, seed, results)
     dataset = saved["dataset"]
     out: dict = {"variant": variant, "seed": seed, "dataset": dataset, "step": saved["step"]}
     unavailable: dict[str, str] = choice.pop("unavailable", {})
     out.update(choice)
     if saved["kind"] == "points":
-        n = params["evaluate"]["toy_samples"]
-        points = generate(g, saved, n, eval_seed(params, seed)).double().numpy()
-        threshold = params["evaluate"]["hq_threshold"]
+        n = ev["toy_samples"]
+        points = generate(g, saved, n, eval_seed(ev, seed)).double().numpy()
+        threshold = ev["hq_threshold"]
         if np.isfinite(points).all():
-            options = params["datasets"][dataset]
-            spec = datasets.spec_of(dataset, options)
-            metrics, missing = split_unavailable(toy_metrics(spec, options, points, threshold), threshold)
+            spec = datasets.spec_of(dataset, data_options)
+            metrics, missing = split_unavailable(toy_metrics(spec, data_options, points, threshold), threshold)
             out.update(metrics)
             unavailable.update(missing)
-            truth, _ = spec.sample(n, options, np.random.default_rng(eval_seed(params, seed)))
+            truth, _ = spec.sample(n, data_options, np.random.default_rng(eval_seed(ev, seed)))
             out["sliced_w1"] = sliced_w1(points, truth)  # a distance to the truth that moves with any change of G
         else:
             unavailable["toy_metrics"] = "the generator produced NaN/Inf"
         out["n_samples"] = n
     else:
-        metrics, missing = image_metrics(g, saved, params, seed, results)
+        metrics, missing = image_metrics(g, saved, ev, seed, results)
         out.update(metrics)
         unavailable.update(missing)
-        out["n_samples"] = params["evaluate"]["n_samples"]
+        out["n_samples"] = ev["n_samples"]
     if run.diagnostics.is_file():
         diagnostics = load_json_file(run.diagnostics, f"rerun python -m pipeline_src train --variant {variant} --seed {seed}")
         for flag in FAILURE_FLAGS:
@@ -228,7 +142,6 @@ def evaluate(variant: str, seed: int, params: dict, results: Path = RESULTS) -> 
 def run(args: argparse.Namespace, params: dict) -> None:
     options = job_options("evaluate", params, f"{args.variant}-{args.seed}")
     print_options("evaluate", {"variant": args.variant, "seed": args.seed, "options": options})
-    dataset = variant_options(params, args.variant)["dataset"]
-    on_images = datasets.spec_of(dataset, options["dataset"]).kind == "image"  # the jobs the rule gives a GPU
-    with gpu_for_this_process(params["evaluate"]["device"] if on_images else "cpu"):  # before CUDA starts
-        evaluate(args.variant, args.seed, params, Path(args.results))
+    on_images = datasets.spec_of(options["run"]["dataset"], options["dataset"]).kind == "image"  # the rule gives a GPU
+    with gpu_for_this_process(options["evaluate"]["device"] if on_images else "cpu"):  # before CUDA starts
+        evaluate(args.variant, args.seed, options, Path(args.results))

@@ -104,7 +104,8 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
     import torch
 
     from pipeline_src.datasets.prepared import load_prepared
-    from pipeline_src.training.generator import generate, load_generator, to_uint8
+    from pipeline_src.selection import evaluated_generator
+    from pipeline_src.training.generator import generate, to_uint8
 
     torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     out: dict[str, dict] = {}
@@ -114,10 +115,7 @@ def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], 
         pick = np.random.default_rng(SAMPLE_SEED).choice(len(x), size=min(n, len(x)), replace=False)
         generated = {}
         for variant in (v for v, o in variants.items() if o["dataset"] == dataset):
-            run = runs[variant]
-            files = RunFiles(variant, run["seed"], results)
-            last = run.get("last_step", run["step"]) == run["step"]
-            g, saved = load_generator(files, None if last else files.snapshot(run["step"]))
+            g, saved = evaluated_generator(RunFiles(variant, runs[variant]["seed"], results), runs[variant])
             fake = generate(g, saved, n, SAMPLE_SEED)
             generated[variant] = (to_uint8(fake) if meta["kind"] == "image" else fake.double()).numpy()
         out[dataset] = {"kind": meta["kind"], "real": x[np.sort(pick)].numpy(), "generated": generated}
