@@ -16,7 +16,7 @@ import torch
 
 from pipeline_src import datasets
 from pipeline_src.devices import resolve_device
-from pipeline_src.features import compare, open_extractor
+from pipeline_src.features import EXTRACTORS, compare, open_extractor
 from pipeline_src.features.reference import load_reference
 from pipeline_src.io import atomic_write_bytes
 from pipeline_src.metrics.toys import mode_js, sliced_w1
@@ -50,12 +50,16 @@ class Scorer:
             self.centres, self.sigma = spec.modes(data_options)
             self.threshold = ev["hq_threshold"]
             return
+        # an image score comes from the extractor that gives it (FD_classifier: the dataset's classifier)
+        self.extractor_name = next(name for name, kind in EXTRACTORS.items() if self.metric in kind.metrics)
         arrays, summary = load_reference(dataset, results)
-        if "classifier" not in summary["extractors"]:
-            self.unavailable = summary["unavailable"].get("classifier", "classifier is not in reference.extractors")
+        if self.extractor_name not in summary["extractors"]:
+            self.unavailable = summary["unavailable"].get(self.extractor_name,
+                                                          f"{self.extractor_name} is not in reference.extractors")
             return
-        self.reference = arrays["classifier"]
-        self.extractor = open_extractor("classifier", Path(summary["extractors"]["classifier"]["weights"]),
+        self.reference = arrays[self.extractor_name]
+        self.extractor = open_extractor(self.extractor_name,
+                                        Path(summary["extractors"][self.extractor_name]["weights"]),
                                         ev["batch_size"], self.device)
 
     def __call__(self, g: torch.nn.Module, saved: dict) -> float:
@@ -66,7 +70,7 @@ class Scorer:
             return mode_js(x.double().numpy(), self.centres, self.sigma, self.threshold)
         if self.metric == "sliced_w1":
             return sliced_w1(x.double().numpy(), self.real)
-        return compare("classifier", self.extractor(to_uint8(x)), self.reference)["fd_classifier"]
+        return compare(self.extractor_name, self.extractor(to_uint8(x)), self.reference)[self.metric]
 
 
 def select_generator(run: RunFiles, options: dict, seed: int, results: Path) -> tuple[torch.nn.Module, dict, dict, list]:
