@@ -13,7 +13,9 @@ from pipeline_src import __version__, dvc_yaml
 from pipeline_src.errors import InputError
 from pipeline_src.params import DEFAULT_PARAMS, load_params
 from pipeline_src.paths import RESULTS
-from pipeline_src.stages import STAGES
+from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.stages import STAGES, WILDCARDS, Stage
+from pipeline_src.stages.common import log, print_options
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -39,6 +41,18 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def run_stage(stage: Stage, args: argparse.Namespace, params: dict) -> None:
+    """Every stage the same way: its job's resolved options printed, a GPU of its own claimed when
+    it runs on CUDA (before torch initialises CUDA), then the stage."""
+    wildcards = {w: getattr(args, w) for w in WILDCARDS[stage.per]}
+    options = stage.options(params, stage.job_name(**wildcards))
+    print_options(stage.name, {**wildcards, "options": options})
+    with gpu_for_this_process(stage.device(options)) as gpu:
+        if gpu is not None:
+            log(f"{stage.name}: using GPU {gpu}")
+        stage.load().run(args, params)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)  # the subcommand comes first
@@ -50,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "validate":
             print(f"{args.params}: valid ({len(params['datasets'])} datasets, {len(params['variants'])} variants)")
             return 0
-        STAGES[args.stage].load().run(args, params)
+        run_stage(STAGES[args.stage], args, params)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -90,7 +90,8 @@ class Stage:
 
     `outputs(**wildcards)` names the files a job writes (paths.py spells them); `directories`,
     `metrics` and `plots` say which of them are folders, DVC metrics and DVC plots.
-    `options(params, name)` are the params one job depends on (its stamp records them).
+    `options(params, name)` are the params one job depends on (its stamp records them), and
+    `device(options)` the device it runs on: the CLI claims a GPU for it before the stage starts.
     `dvc_params` and `dvc_inputs` are what dvc.yaml declares beyond the sources: DVC cannot
     look a variant's dataset up inside a matrix, so they are wider than a Snakemake rule's
     inputs, which workflow/rules/ computes per job."""
@@ -106,6 +107,7 @@ class Stage:
     directories: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     plots: Callable[..., dict] = _none
+    device: Callable[[dict], str] = lambda options: "cpu"  # the job's `device` option: "cuda" claims a GPU
     dvc_note: str = ""
 
     @property
@@ -172,6 +174,7 @@ register(Stage(
     "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
     "pipeline_src.stages.classifier",
     options=common.data_job_options("classifier"),
+    device=lambda options: options["classifier"]["device"],
     per=PER_DATASET,
     outputs=classifier_files,
     metrics=("summary",),
@@ -195,6 +198,7 @@ register(Stage(
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",
     options=common.reference_job_options,
+    device=lambda options: options["reference"]["device"],
     per=PER_DATASET,
     outputs=reference_files,
     metrics=("summary",),
@@ -209,6 +213,7 @@ register(Stage(
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
     options=common.train_job_options,
+    device=lambda options: options["device"],
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).trained(),
     directories=("samples", "snapshots"),
@@ -228,6 +233,7 @@ register(Stage(
     "metrics of one (variant, seed) -> results/metrics/{variant}/seed{seed}.json",
     "pipeline_src.stages.evaluate",
     options=common.evaluate_job_options,
+    device=common.evaluate_device,
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).evaluated(),
     metrics=("metrics",),

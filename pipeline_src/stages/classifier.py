@@ -16,12 +16,11 @@ import torch
 
 from pipeline_src import datasets
 from pipeline_src.datasets.prepared import load_prepared
-from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.devices import resolve_device
 from pipeline_src.features.classifier import classify, save_payload, train_classifier
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, torch_bytes
 from pipeline_src.paths import RESULTS, classifier_files
-from pipeline_src.stages.common import job_options, log, print_options, write_stamp
-from pipeline_src.devices import resolve_device
+from pipeline_src.stages.common import job_options, log, write_stamp
 
 
 
@@ -64,7 +63,4 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = job_options("classifier", params, args.dataset)
-    print_options("classifier", {"dataset": args.dataset, "options": options})
-    with gpu_for_this_process(options["classifier"]["device"]):
-        build(args.dataset, params, Path(args.results))
+    build(args.dataset, params, Path(args.results))

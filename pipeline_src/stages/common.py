@@ -99,6 +99,14 @@ def evaluate_job_options(params: dict, name: str) -> dict:
     return {"evaluate": params["evaluate"], "run": run, "dataset": dataset_options(params, run["dataset"])}
 
 
+def evaluate_device(options: dict) -> str:
+    """The device of an evaluate job: its option for images (the rule gives those a GPU), the CPU for points."""
+    from pipeline_src import datasets
+
+    on_images = datasets.spec_of(options["run"]["dataset"], options["dataset"]).kind == "image"
+    return options["evaluate"]["device"] if on_images else "cpu"
+
+
 def report_job_options(params: dict, name: str) -> dict:
     """The one job over the whole sweep."""
     variants = {v: variant_options(params, v) for v in params["variants"]}

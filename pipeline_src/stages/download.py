@@ -15,7 +15,7 @@ from pipeline_src.datasets.folder import FOLDER_IMAGES, list_images
 from pipeline_src.download import FetchOptions, expand_mirrors, fetch
 from pipeline_src.io import atomic_dir, atomic_write_json, file_digest
 from pipeline_src.paths import RESULTS, manifest_path, raw_dir
-from pipeline_src.stages.common import dataset_options, job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import dataset_options, job_options, log, write_stamp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
@@ -64,7 +64,5 @@ def download(name: str, params: dict, results: Path = RESULTS) -> Path:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = job_options("download", params, args.dataset)
-    print_options("download", options)
-    write_stamp("download", args.dataset, options, Path(args.results))
+    write_stamp("download", args.dataset, job_options("download", params, args.dataset), Path(args.results))
     download(args.dataset, params, Path(args.results))

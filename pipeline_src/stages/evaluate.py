@@ -27,7 +27,7 @@ import torch
 
 from pipeline_src import datasets
 from pipeline_src.datasets.prepared import read_meta
-from pipeline_src.devices import gpu_for_this_process, resolve_device
+from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.features import EXTRACTORS, compare, open_extractor
 from pipeline_src.features.reference import load_reference
@@ -36,7 +36,7 @@ from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, RunFiles
 from pipeline_src.selection import eval_seed, select_generator, write_trajectory
-from pipeline_src.stages.common import fingerprint, job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import fingerprint, job_options, log, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import expected_record, generate, load_generator, rerun_hint, to_uint8
 
@@ -140,8 +140,5 @@ def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) ->
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = job_options("evaluate", params, f"{args.variant}-{args.seed}")
-    print_options("evaluate", {"variant": args.variant, "seed": args.seed, "options": options})
-    on_images = datasets.spec_of(options["run"]["dataset"], options["dataset"]).kind == "image"  # the rule gives a GPU
-    with gpu_for_this_process(options["evaluate"]["device"] if on_images else "cpu"):  # before CUDA starts
-        evaluate(args.variant, args.seed, options, Path(args.results))
+    evaluate(args.variant, args.seed, job_options("evaluate", params, f"{args.variant}-{args.seed}"),
+             Path(args.results))

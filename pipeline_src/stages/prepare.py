@@ -19,7 +19,7 @@ from pipeline_src.download import verify
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
-from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, write_stamp
 
 Split = tuple[np.ndarray, np.ndarray]  # (x, y)
 
@@ -172,6 +172,4 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = job_options("prepare", params, args.dataset)
-    print_options("prepare", options)
     prepare(args.dataset, params, Path(args.results))

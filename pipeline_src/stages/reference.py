@@ -29,15 +29,14 @@ import torch
 
 from pipeline_src import datasets
 from pipeline_src.datasets.prepared import load_prepared
-from pipeline_src.devices import gpu_for_this_process
+from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.features import EXTRACTORS, compare, open_extractor, reference_arrays
 from pipeline_src.features.inception import WeightsUnavailable
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_npz_file
 from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, feature_cache, reference_files
-from pipeline_src.stages.common import dataset_rngs, job_options, log, print_options, write_stamp
-from pipeline_src.devices import resolve_device
+from pipeline_src.stages.common import dataset_rngs, job_options, log, write_stamp
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +135,4 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = job_options("reference", params, args.dataset)
-    print_options("reference", {"dataset": args.dataset, "options": options})
-    with gpu_for_this_process(options["reference"]["device"]):
-        build(args.dataset, params, Path(args.results))
+    build(args.dataset, params, Path(args.results))

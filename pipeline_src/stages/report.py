@@ -32,7 +32,7 @@ from pipeline_src.report.html import Figure, render
 from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
                                         report_tables, summarise, summary_metrics, to_markdown)
 from pipeline_src.stages import ONE_JOB
-from pipeline_src.stages.common import dataset_options, job_options, log, print_options, variant_options, write_stamp
+from pipeline_src.stages.common import dataset_options, job_options, log, variant_options, write_stamp
 
 N_IMAGES = 64  # images per panel of a sample figure (an 8 x 8 grid)
 N_POINTS = 2000  # points per panel of a toy sample figure
@@ -275,5 +275,4 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("report", {"options": job_options("report", params, ONE_JOB)})
     build(params, Path(args.results))

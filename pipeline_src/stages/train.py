@@ -27,11 +27,11 @@ import torch
 import pipeline_src
 from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared, to_unit_range
-from pipeline_src.devices import gpu_for_this_process, resolve_device
+from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, RunFiles
-from pipeline_src.stages.common import fingerprint, log, print_options, variant_options, write_stamp
+from pipeline_src.stages.common import fingerprint, log, variant_options, write_stamp
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, resolved_steps
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
 from pipeline_src.training.loop import DIVERGED, LOG_FIELDS, STOPPED, Hooks, Trainer
@@ -245,11 +245,6 @@ def _report(bar, row: dict, steps: int) -> None:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    options = variant_options(params, args.variant)
     if args.seed < 0:
         raise InputError(f"--seed: {args.seed} is negative")
-    print_options("train", {"variant": args.variant, "seed": args.seed, "options": options})
-    with gpu_for_this_process(options["device"]) as gpu:  # before torch initialises CUDA
-        if gpu is not None:
-            log(f"train: using GPU {gpu}")
-        train(args.variant, args.seed, params, Path(args.results))
+    train(args.variant, args.seed, params, Path(args.results))

@@ -17,7 +17,7 @@ from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
 from pipeline_src.io import atomic_write_json
 from pipeline_src.paths import RESULTS, weights_record
 from pipeline_src.stages import ONE_JOB
-from pipeline_src.stages.common import job_options, log, print_options, write_stamp
+from pipeline_src.stages.common import job_options, log, write_stamp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass
@@ -41,5 +41,4 @@ def build(params: dict, results: Path = RESULTS) -> dict:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    print_options("weights", job_options("weights", params, ONE_JOB))
     build(params, Path(args.results))

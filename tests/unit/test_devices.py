@@ -95,11 +95,13 @@ def test_cpu_jobs_claim_nothing(tmp_path, monkeypatch):
 def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path, monkeypatch, variant, claims):
     """The evaluate rule takes a GPU token for image datasets: the job must then claim a GPU of
     its own (four evaluations under --resources gpu=4 used to share cuda:0). Toy runs take no
-    token and claim nothing. The evaluation itself is replaced: only the claim is looked at."""
+    token and claim nothing. The CLI claims it for every stage the same way; the evaluation itself
+    is replaced: only the claim is looked at."""
     import argparse
 
+    from pipeline_src.cli import run_stage
     from pipeline_src.params import load_params
-    from pipeline_src.stages import evaluate
+    from pipeline_src.stages import STAGES, evaluate
     from tests.conftest import REPO
 
     monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(tmp_path))
@@ -109,7 +111,8 @@ def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path,
     seen = {}
     monkeypatch.setattr(evaluate, "evaluate", lambda *a: seen.update(
         visible=os.environ["CUDA_VISIBLE_DEVICES"], locks=sorted(p.name for p in tmp_path.iterdir())))
-    evaluate.run(argparse.Namespace(variant=variant, seed=0, results=str(tmp_path / "results")), params)
+    run_stage(STAGES["evaluate"], argparse.Namespace(variant=variant, seed=0, results=str(tmp_path / "results")),
+              params)
     if claims:
         assert seen == {"visible": "0", "locks": ["gpu0.lock"]}
     else:
@@ -118,8 +121,9 @@ def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path,
 
 CONCURRENT_JOB = """
 import argparse, os, sys, time
+from pipeline_src.cli import run_stage
 from pipeline_src.params import load_params
-from pipeline_src.stages import {stage} as stage
+from pipeline_src.stages import STAGES, {stage} as stage
 params = load_params(sys.argv[1])
 params["train"]["device"] = params["evaluate"]["device"] = "cuda"
 def work(*args):  # the job's work, replaced: report the GPU it may see and hold it until all four hold one
@@ -129,7 +133,7 @@ def work(*args):  # the job's work, replaced: report the GPU it may see and hold
     while len(os.listdir(sys.argv[2] + "-holding")) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
 stage.{stage} = work
-stage.run(argparse.Namespace(variant="ns_mlp_digits", seed=0, results=sys.argv[2]), params)
+run_stage(STAGES["{stage}"], argparse.Namespace(variant="ns_mlp_digits", seed=0, results=sys.argv[2]), params)
 """
 
 
