@@ -62,21 +62,23 @@ register(DatasetSpec(
     gaussian=lambda options: (options["mean"], options["std"]),
     selection="sliced_w1",
 ))
-register(DatasetSpec(
-    "ring8", "points", "8 Gaussians evenly spaced on a circle (PacGAN/VEEGAN)", dim=2,
-    options=_mixture_options({"radius": {"$ref": "#/$defs/positive_number", "default": 1.0},
-                              "sigma": {"$ref": "#/$defs/positive_number", "default": 0.01}}),
-    classes=[f"mode{i}" for i in range(8)],
-    sample=lambda n, options, rng: ring8(n, rng, **_shape(options)),
-    modes=lambda options: (ring8_centres(options["radius"]), options["sigma"]),
-    selection="mode_js",
-))
-register(DatasetSpec(
-    "grid25", "points", "25 Gaussians on a 5x5 grid (PacGAN/VEEGAN)", dim=2,
-    options=_mixture_options({"spacing": {"$ref": "#/$defs/positive_number", "default": 2.0},
-                              "sigma": {"$ref": "#/$defs/positive_number", "default": 0.05}}),
-    classes=[f"mode{i}" for i in range(25)],
-    sample=lambda n, options, rng: grid25(n, rng, **_shape(options)),
-    modes=lambda options: (grid25_centres(options["spacing"]), options["sigma"]),
-    selection="mode_js",
-))
+def _mixture_spec(name: str, description: str, k: int, centres, size: str, default: float, sigma: float) -> DatasetSpec:
+    """A 2-D mixture of k Gaussians whose centres are `centres(options[size])`, each of std `sigma`."""
+    def modes(options: dict) -> tuple[np.ndarray, float]:
+        return centres(options[size]), options["sigma"]
+
+    def sample(n: int, options: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return mixture(n, *modes(options), rng)
+
+    return DatasetSpec(
+        name, "points", description, dim=2,
+        options=_mixture_options({size: {"$ref": "#/$defs/positive_number", "default": default},
+                                  "sigma": {"$ref": "#/$defs/positive_number", "default": sigma}}),
+        classes=[f"mode{i}" for i in range(k)], sample=sample, modes=modes, selection="mode_js",
+    )
+
+
+register(_mixture_spec("ring8", "8 Gaussians evenly spaced on a circle (PacGAN/VEEGAN)", 8, ring8_centres,
+                       "radius", 1.0, 0.01))
+register(_mixture_spec("grid25", "25 Gaussians on a 5x5 grid (PacGAN/VEEGAN)", 25, grid25_centres,
+                       "spacing", 2.0, 0.05))
