@@ -25,10 +25,10 @@ import torch
 from torch import nn
 
 from pipeline_src.datasets.prepared import to_unit_range
-from pipeline_src.optim import eager
 from pipeline_src.training import losses, resolved_steps
 from pipeline_src.training.generator import sample_latent
 from pipeline_src.training.networks import build_networks
+from pipeline_src.training.optimizers import lr_factor, make_optimizer
 
 LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "wall_s", "images_per_s")
 _ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # accumulated on device
@@ -38,28 +38,6 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     """Global L2 norm of the gradients, as a device tensor (no sync)."""
     norms = [torch.linalg.vector_norm(p.grad) for p in module.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
-
-
-def make_optimizer(net: nn.Module, lr: float, options: dict) -> torch.optim.Optimizer:
-    """Adam with `betas` (the default), or SGD with `momentum` (Goodfellow et al. 2014): plain SGD
-    steps in proportion to the gradient, so a saturating loss's vanishing gradient stops G.
-    Without `compile`, the eager form of the class (no torch._dynamo import)."""
-    sgd = options["optimizer"] == "sgd"
-    cls = torch.optim.SGD if sgd else torch.optim.Adam
-    if not options["compile"]:
-        cls = eager(cls)
-    if sgd:
-        return cls(net.parameters(), lr=lr, momentum=options["momentum"])
-    return cls(net.parameters(), lr=lr, betas=tuple(options["betas"]))
-
-
-def lr_factor(options: dict, step: int, total: int) -> float:
-    """Multiplier of both learning rates for update `step` (0-based) of `total`: 1, or under
-    `lr_decay: linear` a line from 1 at lr_decay_start * total to 0 after the last update."""
-    if options["lr_decay"] == "constant":
-        return 1.0
-    start = int(options["lr_decay_start"] * total)
-    return 1.0 if step < start else 1.0 - (step - start) / (total - start)
 
 
 def _numpy_state_as_tensor(state: tuple) -> tuple:

@@ -162,7 +162,7 @@ def test_eager_training_never_imports_torch_dynamo_and_compile_uses_torch_optim(
             "assert type(t.opt_g).__module__ == 'pipeline_src.optim'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    from pipeline_src.training.loop import make_optimizer
+    from pipeline_src.training.optimizers import make_optimizer
 
     compiled = make_optimizer(torch.nn.Linear(2, 2), 1e-3, {"optimizer": "adam", "betas": [0.5, 0.999], "compile": True})
     assert type(compiled) is torch.optim.Adam
