@@ -4,11 +4,17 @@ import math
 
 # The failure flags of diagnostics.json, copied into each run's metrics file and
 # counted by the report (kept here, free of torch, so the report need not import it).
-FAILURE_FLAGS = ("diverged", "saturated", "oscillating", "mode_collapse")
+FAILURE_FLAGS = ("diverged", "saturated", "d_wins", "d_loses", "d_one_sided", "oscillating", "mode_collapse")
 
 # Losses whose D output is a logit, D(x) = sigmoid(logit): a probability, with the
 # 1/2 equilibrium of Goodfellow et al. 2014 (the others' outputs are raw scores).
 BCE_LOSSES = ("minimax", "non_saturating")
+# Losses whose D loss has a floor of 0, reached when D separates real from generated samples
+# (the seeds' "D loss -> 0"), and whose loss on generated samples grows as D loses to G: not
+# WGAN-GP, whose critic scores are unbounded either way.
+FLOORED_D_LOSSES = BCE_LOSSES + ("hinge", "lsgan")
+# Losses whose D output is read against 1/2: a probability (BCE), or LSGAN's score with targets 0 and 1.
+HALF_BOUNDARY_LOSSES = BCE_LOSSES + ("lsgan",)
 
 # The options generator.pt and each snapshot record: what it takes to rebuild G without
 # params.yaml, and what `evaluate` checks against the variant's options in params.yaml.

@@ -2,6 +2,10 @@
 
 The seed documents' failure modes, made visible:
 - saturation: D wins outright (D(G(z)) -> 0, D loss -> 0) and G's gradient vanishes;
+- D too strong (`d_wins`): D's loss near its floor of 0 at the end;
+- D too weak (`d_loses`): D's loss on generated samples grown well above where it started;
+- divergent D accuracy (`d_one_sided`): D(x) and D(G(z)) on the same side of 1/2 at the end,
+  everything classified as real or everything as generated;
 - equilibrium distance: |D(x) - 0.5| and |D(G(z)) - 0.5| at the end (BCE losses, whose
   game has its equilibrium at 1/2);
 - oscillation: relative amplitude of the G loss over the end of training;
@@ -15,7 +19,7 @@ import math
 
 import numpy as np
 
-from pipeline_src.training import BCE_LOSSES
+from pipeline_src.training import BCE_LOSSES, FLOORED_D_LOSSES, HALF_BOUNDARY_LOSSES
 
 
 def tail(rows: list[dict], fraction: float) -> list[dict]:
@@ -46,6 +50,24 @@ def diversity_ratio(generated: np.ndarray, real: np.ndarray) -> float:
     return mean_pairwise(generated) / real_spread if real_spread > 0 else float("nan")
 
 
+def d_balance(start: list[dict], end: list[dict], loss: str, thresholds: dict) -> dict:
+    """The flags of a D too strong, too weak or one-sided, from the first and the last log rows;
+    None (n/a) where the loss gives the check no meaning (WGAN-GP's unbounded critic; 1/2 as a
+    boundary for BCE and LSGAN only)."""
+    out: dict = {"d_wins": None, "d_loses": None, "d_one_sided": None}
+    if loss in FLOORED_D_LOSSES:
+        loss_end = _mean(end, "loss_d")
+        fake_start, fake_end = _mean(start, "loss_d_fake"), _mean(end, "loss_d_fake")
+        out["loss_d_end"], out["loss_d_fake"] = loss_end, {"start": fake_start, "end": fake_end}
+        out["d_wins"] = bool(loss_end < thresholds["d_wins_loss"])
+        out["d_loses"] = bool(fake_end > thresholds["d_loses_ratio"] * fake_start)
+    if loss in HALF_BOUNDARY_LOSSES:
+        d_real, d_fake = _mean(end, "d_real") - 0.5, _mean(end, "d_fake") - 0.5
+        margin = thresholds["one_sided_margin"]
+        out["d_one_sided"] = bool(min(d_real, d_fake) > margin or max(d_real, d_fake) < -margin)
+    return out
+
+
 def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | None,
              diversity: float | None) -> dict:
     """diagnostics.json: measured values, and a boolean flag per failure mode."""
@@ -54,8 +76,8 @@ def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | N
     out["diverged_at_step"] = diverged_at
     finite_rows = [r for r in rows if all(math.isfinite(r[k]) for k in ("loss_d", "loss_g"))]
     if not finite_rows:
-        out.update(saturated=None, oscillating=None, equilibrium_distance=None,
-                   mode_collapse=None, diversity_ratio=diversity)
+        out.update(saturated=None, d_wins=None, d_loses=None, d_one_sided=None, oscillating=None,
+                   equilibrium_distance=None, mode_collapse=None, diversity_ratio=diversity)
         return out
     end = tail(finite_rows, thresholds["tail_fraction"])
     start = finite_rows[: max(1, len(finite_rows) // 10)]
@@ -72,6 +94,7 @@ def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | N
     else:
         out["equilibrium_distance"] = None  # hinge / LSGAN / WGAN outputs have no 1/2 equilibrium
         out["saturated"] = None
+    out.update(d_balance(start, end, loss, thresholds))
     g_losses = np.array([r["loss_g"] for r in end])
     scale = max(abs(float(np.mean(g_losses))), 1e-8)
     out["oscillation"] = float(np.std(g_losses) / scale) if len(g_losses) > 1 else 0.0

@@ -30,8 +30,9 @@ from pipeline_src.training.generator import sample_latent
 from pipeline_src.training.networks import build_networks
 from pipeline_src.training.optimizers import lr_factor, make_optimizer
 
-LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "wall_s", "images_per_s")
-_ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # accumulated on device
+LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "loss_d_fake",
+              "wall_s", "images_per_s")
+_ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "loss_d_fake")  # accumulated on device
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:
@@ -165,6 +166,7 @@ class Trainer:
         self.acc[2] += losses.d_output_summary(loss_kind, out_real.detach())
         self.acc[3] += losses.d_output_summary(loss_kind, out_fake.detach())
         self.acc[4] += norm
+        self.acc[6] += losses.d_fake_loss(loss_kind, out_fake.detach())
         self.acc_d_count += 1
 
     def g_step(self) -> None:

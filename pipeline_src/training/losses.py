@@ -40,6 +40,20 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: f
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def d_fake_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """The term of D's loss on generated samples alone (what `d_loses` watches): BCE against 0,
+    relu(1 + D(G(z))), D(G(z))^2/2, or the critic's mean score for WGAN-GP."""
+    if kind in BCE_LOSSES:
+        return F.softplus(fake).mean()  # BCE with target 0: -log(1 - sigmoid(l)) = softplus(l)
+    if kind == "hinge":
+        return F.relu(1.0 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * (fake ** 2).mean()
+    if kind == "wgan_gp":
+        return fake.mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     """Generator loss from D's outputs (B,) on generated samples."""
     if kind == "minimax":
