@@ -34,13 +34,13 @@ class Scorer:
     its own: the dataset's `selection` (FD_classifier for images, mode_js for mixtures, sliced W1 to the
     truth for a single Gaussian). `options` are evaluate's job options."""
 
-    def __init__(self, saved: dict, options: dict, seed: int, results: Path):
+    def __init__(self, options: dict, seed: int, results: Path):
         ev = options["evaluate"]
         self.n, self.batch_size = ev["select_samples"], ev["batch_size"]
         self.z_seed = eval_seed(ev, seed) + 500_009  # apart from the final evaluation's samples
         self.device = resolve_device(ev["device"])
         self.unavailable = None
-        dataset, data_options = saved["dataset"], options["dataset"]
+        dataset, data_options = options["run"]["dataset"], options["dataset"]
         spec = datasets.spec_of(dataset, data_options)
         self.metric = spec.selection
         if self.metric == "sliced_w1":
@@ -77,7 +77,7 @@ def select_generator(run: RunFiles, options: dict, seed: int, results: Path) -> 
     """(G, its record, what the metrics JSON says about the choice, [(step, score)] of every saved G)."""
     g, saved = load_generator(run)  # the last
     choice = {"checkpoint": "last", "last_step": saved["step"]}
-    scorer = Scorer(saved, options, seed, results)
+    scorer = Scorer(options, seed, results)
     if scorer.unavailable is not None:
         choice["unavailable"] = {"select_score": f"no selection score: {scorer.unavailable}; the last G is evaluated"}
         return g, saved, choice, []

@@ -45,10 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")
 
 
-def image_metrics(g: torch.nn.Module, saved: dict, ev: dict, seed: int, results: Path) -> tuple[dict, dict]:
+def image_metrics(g: torch.nn.Module, saved: dict, dataset: str, ev: dict, seed: int,
+                  results: Path) -> tuple[dict, dict]:
     """Metrics of every extractor the reference stage prepared; {metric: reason} for the others.
     `ev`: the `evaluate` options."""
-    dataset = saved["dataset"]
     arrays, summary = load_reference(dataset, results)
     device = resolve_device(ev["device"])
     fake = generate(g, saved, ev["n_samples"], eval_seed(ev, seed), ev["batch_size"], device)
@@ -103,16 +103,16 @@ def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) ->
     write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
     torch.set_num_threads(ev["cpu_threads"])
     g, saved, choice, trajectory = select_generator(run, options, seed, results)
-    dataset = saved["dataset"]
+    dataset = run_options["dataset"]  # what the G records too: load_generator checked it
+    spec = datasets.spec_of(dataset, data_options)
     out: dict = {"variant": variant, "seed": seed, "dataset": dataset, "step": saved["step"]}
     unavailable: dict[str, str] = choice.pop("unavailable", {})
     out.update(choice)
-    if saved["kind"] == "points":
+    if spec.kind == "points":
         n = ev["toy_samples"]
         points = generate(g, saved, n, eval_seed(ev, seed)).double().numpy()
         threshold = ev["hq_threshold"]
         if np.isfinite(points).all():
-            spec = datasets.spec_of(dataset, data_options)
             metrics, missing = split_unavailable(toy_metrics(spec, data_options, points, threshold), threshold)
             out.update(metrics)
             unavailable.update(missing)
@@ -122,7 +122,7 @@ def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) ->
             unavailable["toy_metrics"] = "the generator produced NaN/Inf"
         out["n_samples"] = n
     else:
-        metrics, missing = image_metrics(g, saved, ev, seed, results)
+        metrics, missing = image_metrics(g, saved, dataset, ev, seed, results)
         out.update(metrics)
         unavailable.update(missing)
         out["n_samples"] = ev["n_samples"]
