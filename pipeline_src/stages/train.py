@@ -117,6 +117,17 @@ def generate(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def heldout_batch(options: dict, seed: int, results: Path, device: torch.device) -> torch.Tensor | None:
+    """A fixed batch of the test split, as large as a training batch (whole packs): what D is shown
+    at every log row beside its training batches. None when the split holds less than one pack."""
+    x, _, _ = load_prepared(options["dataset"], results, "test")
+    n = min(options["batch_size"], len(x)) // options["pack"] * options["pack"]
+    if n == 0:
+        return None
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(30_000 + seed))[:n]  # apart from training's
+    return x[pick.sort().values].to(device)
+
+
 def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
     options = variant_options(params, variant)
     files = RunFiles(variant, seed, results)
@@ -128,7 +139,7 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
     data = data.to(device)
     fp = fingerprint(options, seed, meta["sha256"]["train.pt"])
-    trainer = Trainer(options, data, seed, device)
+    trainer = Trainer(options, data, seed, device, heldout=heldout_batch(options, seed, results, device))
     run = Run(files, trainer, options)
     if not run.try_resume(fp):
         shutil.rmtree(files.snapshots, ignore_errors=True)  # a fresh run: no snapshot of another one

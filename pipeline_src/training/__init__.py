@@ -4,7 +4,8 @@ import math
 
 # The failure flags of diagnostics.json, copied into each run's metrics file and
 # counted by the report (kept here, free of torch, so the report need not import it).
-FAILURE_FLAGS = ("diverged", "saturated", "d_wins", "d_loses", "d_one_sided", "oscillating", "mode_collapse")
+FAILURE_FLAGS = ("diverged", "saturated", "d_wins", "d_loses", "d_one_sided", "d_overfit", "oscillating",
+                 "mode_collapse")
 
 # Losses whose D output is a logit, D(x) = sigmoid(logit): a probability, with the
 # 1/2 equilibrium of Goodfellow et al. 2014 (the others' outputs are raw scores).

@@ -6,6 +6,8 @@ The seed documents' failure modes, made visible:
 - D too weak (`d_loses`): D's loss on generated samples grown well above where it started;
 - divergent D accuracy (`d_one_sided`): D(x) and D(G(z)) on the same side of 1/2 at the end,
   everything classified as real or everything as generated;
+- D overfitting (`d_overfit`, Karras et al. 2020): D(x) on training batches above D on held-out real
+  samples by a gap that has widened since the start;
 - equilibrium distance: |D(x) - 0.5| and |D(G(z)) - 0.5| at the end (BCE losses, whose
   game has its equilibrium at 1/2);
 - oscillation: relative amplitude of the G loss over the end of training;
@@ -54,7 +56,7 @@ def d_balance(start: list[dict], end: list[dict], loss: str, thresholds: dict) -
     """The flags of a D too strong, too weak or one-sided, from the first and the last log rows;
     None (n/a) where the loss gives the check no meaning (WGAN-GP's unbounded critic; 1/2 as a
     boundary for BCE and LSGAN only)."""
-    out: dict = {"d_wins": None, "d_loses": None, "d_one_sided": None}
+    out: dict = {"d_wins": None, "d_loses": None, "d_one_sided": None, "d_overfit": None}
     if loss in FLOORED_D_LOSSES:
         loss_end = _mean(end, "loss_d")
         fake_start, fake_end = _mean(start, "loss_d_fake"), _mean(end, "loss_d_fake")
@@ -65,7 +67,16 @@ def d_balance(start: list[dict], end: list[dict], loss: str, thresholds: dict) -
         d_real, d_fake = _mean(end, "d_real") - 0.5, _mean(end, "d_fake") - 0.5
         margin = thresholds["one_sided_margin"]
         out["d_one_sided"] = bool(min(d_real, d_fake) > margin or max(d_real, d_fake) < -margin)
+        gap_start, gap_end = _gap(start), _gap(end)
+        if math.isfinite(gap_end):  # a run without a held-out batch has no gap
+            out["d_heldout_gap"] = {"start": gap_start, "end": gap_end}
+            out["d_overfit"] = bool(gap_end > thresholds["overfit_gap"] and gap_end > gap_start)
     return out
+
+
+def _gap(rows: list[dict]) -> float:
+    """Mean D(x) on training batches minus D on the held-out batch."""
+    return _mean(rows, "d_real") - _mean(rows, "d_heldout")
 
 
 def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | None,
@@ -76,7 +87,7 @@ def diagnose(rows: list[dict], loss: str, thresholds: dict, diverged_at: int | N
     out["diverged_at_step"] = diverged_at
     finite_rows = [r for r in rows if all(math.isfinite(r[k]) for k in ("loss_d", "loss_g"))]
     if not finite_rows:
-        out.update(saturated=None, d_wins=None, d_loses=None, d_one_sided=None, oscillating=None,
+        out.update(saturated=None, d_wins=None, d_loses=None, d_one_sided=None, d_overfit=None, oscillating=None,
                    equilibrium_distance=None, mode_collapse=None, diversity_ratio=diversity)
         return out
     end = tail(finite_rows, thresholds["tail_fraction"])

@@ -31,7 +31,7 @@ from pipeline_src.training.networks import build_networks
 from pipeline_src.training.optimizers import lr_factor, make_optimizer
 
 LOG_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "loss_d_fake",
-              "wall_s", "images_per_s")
+              "d_heldout", "wall_s", "images_per_s")
 _ACC = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "loss_d_fake")  # accumulated on device
 
 
@@ -81,6 +81,9 @@ class Trainer:
     data: torch.Tensor  # (N, C, H, W) uint8 or (N, D) float32, already on `device`
     seed: int
     device: torch.device
+    # a fixed batch of held-out real samples (the test split), as stored: D's output on it is logged
+    # beside D(x) on training batches, where a widening gap shows D memorising its training set
+    heldout: torch.Tensor | None = None
     rows: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
@@ -240,14 +243,31 @@ class Trainer:
         return FINISHED
 
     # ---- logging ----------------------------------------------------------
+    @torch.no_grad()
+    def d_heldout(self) -> torch.Tensor:
+        """D's mean output on the held-out batch (a probability for the BCE losses), as a device scalar
+        (NaN without one). D stays in training mode, as on its training batches, and its BatchNorm
+        statistics are put back: looking at D does not change the run."""
+        if self.heldout is None:
+            return torch.full((), float("nan"), device=self.device)
+        buffers = [b.clone() for b in self.d.buffers()]
+        x = to_unit_range(self.heldout)
+        x = x.contiguous(memory_format=self._memory_format) if x.dim() == 4 else x
+        with self.autocast():
+            out = self.d_fwd(x).float()
+        for b, saved in zip(self.d.buffers(), buffers):
+            b.copy_(saved)
+        return losses.d_output_summary(self.options["loss"], out)
+
     def log_row(self) -> dict:
         """Average the accumulators into one log.csv row (one host sync) and reset them."""
         now = time.perf_counter()
-        sums = self.acc.tolist()
+        sums = torch.cat([self.acc, self.d_heldout().view(1)]).tolist()
         d_n, g_n = max(self.acc_d_count, 1), max(self.acc_g_count, 1)
         row = {"step": self.step}
         for i, name in enumerate(_ACC):
             row[name] = sums[i] / (g_n if name in ("loss_g", "grad_norm_g") else d_n)
+        row["d_heldout"] = sums[-1]
         elapsed = now - (self._last_log_time or now)
         self.wall_s += elapsed
         steps = self.step - self._last_log_step

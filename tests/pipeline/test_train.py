@@ -57,10 +57,11 @@ def test_a_run_writes_every_output_with_its_content(tmp_path, run_stage):
     rows = read_log(folder)
     assert [int(r["step"]) for r in rows] == [10, 20]
     assert list(rows[0]) == ["step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                             "loss_d_fake", "wall_s", "images_per_s"]
+                             "loss_d_fake", "d_heldout", "wall_s", "images_per_s"]
     assert all(0 < float(r["d_real"]) < 1 and float(r["grad_norm_g"]) > 0 for r in rows)
     # D's loss on the generated batch, the fake term of its BCE loss: part of the whole, never above it
     assert all(0 < float(r["loss_d_fake"]) < float(r["loss_d"]) for r in rows)
+    assert all(0 < float(r["d_heldout"]) < 1 for r in rows)  # D on a fixed batch of the test split
     g, saved = load_generator(RunFiles("ns_mlp_digits", 0, ws / "results"))  # rebuilt without params.yaml
     assert g(torch.randn(3, saved["options"]["z_dim"])).shape == (3, 1, 8, 8)
     assert saved["step"] == 20 and not saved["diverged"]

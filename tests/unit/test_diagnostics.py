@@ -20,7 +20,7 @@ N = 40  # log rows; the tail is the last quarter, the start the first tenth
 def log(**columns) -> list[dict]:
     """N log rows: each column a constant, or a function of the row's position in [0, 1)."""
     base = {"loss_d": 1.3, "loss_g": 0.8, "d_real": 0.55, "d_fake": 0.45, "grad_norm_d": 1.0,
-            "grad_norm_g": 1.0, "loss_d_fake": 0.7}
+            "grad_norm_g": 1.0, "loss_d_fake": 0.7, "d_heldout": 0.55}
     base.update(columns)
     return [{"step": 10 * (i + 1), **{k: v(i / N) if callable(v) else v for k, v in base.items()}}
             for i in range(N)]
@@ -73,6 +73,15 @@ def test_d_one_sided_when_real_and_fake_fall_on_one_side_of_one_half(side):
     assert "d_one_sided" not in raised(log(d_real=0.9, d_fake=0.1))
 
 
+@pytest.mark.parametrize("loss", ["non_saturating", "lsgan"])
+def test_d_overfit_when_d_tells_its_training_data_from_held_out_data(loss):
+    # D(x) on training batches 0.9 at the end, on held-out real data 0.6: a gap of 0.3 that grew from 0
+    assert "d_overfit" in raised(log(d_real=lambda t: 0.55 + 0.35 * t, d_heldout=lambda t: 0.55 + 0.05 * t), loss=loss)
+    # a gap below the threshold, or one as wide at the start as at the end, is not a trend
+    assert "d_overfit" not in raised(log(d_real=lambda t: 0.55 + 0.1 * t, d_heldout=0.55), loss=loss)
+    assert "d_overfit" not in raised(log(d_real=0.8, d_heldout=0.55), loss=loss)
+
+
 def test_oscillating_when_g_loss_swings_at_the_end():
     assert "oscillating" in raised(log(loss_g=lambda t: 0.8 + 0.7 * math.sin(40 * t)))
     assert "oscillating" not in raised(log(loss_g=lambda t: 0.8 + 0.2 * math.sin(40 * t)))
@@ -87,9 +96,12 @@ def test_flags_without_meaning_for_a_loss_are_not_applicable():
     """WGAN-GP's critic is unbounded: neither its loss floor nor 1/2 means anything. Hinge has the
     floor but no 1/2 boundary. None is shown as n/a in the report, never as 'not raised'."""
     wgan = flags(log(loss_d=-5.0, d_real=3.0, d_fake=2.0), loss="wgan_gp")
-    assert [wgan[f] for f in ("saturated", "d_wins", "d_loses", "d_one_sided")] == [None] * 4
+    assert [wgan[f] for f in ("saturated", "d_wins", "d_loses", "d_one_sided", "d_overfit")] == [None] * 5
     hinge = flags(log(d_real=0.9, d_fake=0.9), loss="hinge")
     assert hinge["d_one_sided"] is None and hinge["d_wins"] is False and hinge["saturated"] is None
+    assert hinge["d_overfit"] is None
+    # a run without a held-out batch (NaN in the column) has no gap to judge
+    assert flags(log(d_heldout=float("nan")))["d_overfit"] is None
     assert flags(log(d_real=0.9, d_fake=0.9), loss="lsgan")["d_one_sided"] is True
 
 

@@ -166,3 +166,58 @@ def test_eager_training_never_imports_torch_dynamo_and_compile_uses_torch_optim(
 
     compiled = make_optimizer(torch.nn.Linear(2, 2), 1e-3, {"optimizer": "adam", "betas": [0.5, 0.999], "compile": True})
     assert type(compiled) is torch.optim.Adam
+
+
+def digits_split(n_train: int, n_heldout: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint sets of scikit-learn's 8x8 digits as uint8 (N, 1, 8, 8), as prepare stores them."""
+    from sklearn.datasets import load_digits
+
+    x = torch.from_numpy(load_digits().images * (255 / 16)).round().to(torch.uint8)[:, None]
+    return x[:n_train], x[n_train:n_train + n_heldout]
+
+
+def test_looking_at_d_on_held_out_data_does_not_change_the_run():
+    """The held-out column costs one forward pass of D per log row and changes nothing else: BatchNorm
+    statistics are put back, no random number is drawn."""
+    data, heldout = digits_split(128, 64)
+    params = load_params(REPO / "params.yaml")
+    options = {**params["train"], **params["variants"]["ns_dcgan_digits"], "batch_size": 16, "log_every": 2}
+    runs = []
+    for held in (None, heldout):
+        t = Trainer(options, data, seed=0, device=torch.device("cpu"), heldout=held)
+        for _ in range(4):
+            t.train_step()
+            if t.step % 2 == 0:
+                t.log_row()
+        runs.append(t)
+    without, with_heldout = runs
+    assert all(torch.equal(a, b) for a, b in zip(without.d.state_dict().values(), with_heldout.d.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(without.g.state_dict().values(), with_heldout.g.state_dict().values()))
+    assert all(r["d_heldout"] != r["d_heldout"] for r in without.rows)  # NaN: no held-out batch
+    assert all(0 < r["d_heldout"] < 1 for r in with_heldout.rows)  # a probability (non-saturating)
+
+
+@pytest.mark.parametrize("n_train, overfits", [(16, True), (4096, False)])
+def test_d_memorising_a_tiny_training_set_raises_d_overfit(n_train, overfits):
+    """16 training points of ring8 (wider modes, sigma 0.05) and 5 D updates per G update: D learns
+    the training points themselves, its output on them pulls away from its output on held-out points
+    of the same modes, and the flag rises. With 4096 training points D cannot, and it does not."""
+    import numpy as np
+
+    from pipeline_src import datasets
+    from pipeline_src.training.diagnostics import diagnose
+
+    ring = datasets.get("ring8")
+    shape = {"radius": 1.0, "sigma": 0.05}
+    data, _ = ring.sample(n_train, shape, np.random.default_rng(0))
+    heldout, _ = ring.sample(64, shape, np.random.default_rng(1))
+    params = load_params(REPO / "params.yaml")
+    options = {**params["train"], **params["variants"]["ns_toy_ring8"], "toy_width": 64, "toy_depth": 3,
+               "d_steps": 5, "lr_d": 1e-3, "batch_size": 64, "log_every": 50, "pack": 1, "r1_weight": 0.0}
+    t = Trainer(options, torch.from_numpy(data), seed=0, device=torch.device("cpu"), heldout=torch.from_numpy(heldout))
+    for _ in range(300):
+        t.train_step()
+        if t.step % options["log_every"] == 0:
+            t.log_row()
+    out = diagnose(t.rows, options["loss"], options["diagnostics"], None, None)
+    assert out["d_overfit"] is overfits, out["d_heldout_gap"]

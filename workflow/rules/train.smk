@@ -6,6 +6,7 @@ rule train:
         stage_sources("train"),
         stamp=job_stamp("train"),
         data=lambda wc: str(prepared_files(variant_dataset(wc))["train"]),
+        heldout=lambda wc: str(prepared_files(variant_dataset(wc))["test"]),  # D is shown a batch of it
         meta=lambda wc: str(prepared_files(variant_dataset(wc))["meta"]),
     output:
         **stage_outputs("train"),
