@@ -115,14 +115,16 @@ def loss_curves(logs: pd.DataFrame, losses: dict[str, str], level: float = 0.95)
 
 
 def discriminator_outputs(logs: pd.DataFrame, losses: dict[str, str], level: float = 0.95) -> plt.Figure:
-    """One panel per variant: mean D(x) and D(G(z)) against the step; the 1/2 equilibrium of
-    Goodfellow et al. 2014 as a dashed line where D's output is a probability."""
+    """One panel per variant: mean D(x) on training batches, D on held-out real data and D(G(z))
+    against the step; the 1/2 equilibrium of Goodfellow et al. 2014 as a dotted line where D's
+    output is a probability. D(x) pulling away from the held-out line is D memorising its data."""
     variants = list(losses)
     fig, axes = _grid(len(variants))
     real_colour, fake_colour = sns.color_palette(PALETTE, 4)[2:4]
-    bands = {c: seed_band(logs, c, level) for c in ("d_real", "d_fake")}
+    bands = {c: seed_band(logs, c, level) for c in ("d_real", "d_heldout", "d_fake")}
     for ax, variant in zip(axes, variants):
-        _band(ax, bands["d_real"][bands["d_real"]["variant"] == variant], real_colour, "D(x)")
+        _band(ax, bands["d_real"][bands["d_real"]["variant"] == variant], real_colour, "D(x), training batches")
+        _band(ax, bands["d_heldout"][bands["d_heldout"]["variant"] == variant], real_colour, "D(x), held-out", "-.")
         _band(ax, bands["d_fake"][bands["d_fake"]["variant"] == variant], fake_colour, "D(G(z))", "--")
         if losses[variant] in BCE_LOSSES:
             ax.axhline(0.5, color=GREY, linestyle=":", linewidth=1, label="equilibrium 1/2")

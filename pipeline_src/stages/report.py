@@ -37,16 +37,18 @@ from pipeline_src.stages.common import dataset_options, job_options, log, varian
 N_IMAGES = 64  # images per panel of a sample figure (an 8 x 8 grid)
 N_POINTS = 2000  # points per panel of a toy sample figure
 SAMPLE_SEED = 0  # the z of the sample figures: the same for every variant
-LOG_COLUMNS = ("step", "loss_d", "loss_g", "d_real", "d_fake")
+LOG_COLUMNS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "d_heldout")
 VERSIONS = ("torch", "torchvision", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "torch-fidelity",
             "snakemake", "dvc")
 
 CAPTIONS = {
     "losses": "Loss of D and G against the generator step, per variant: the mean over seeds with a band of "
               "its confidence interval. Losses in nats for the BCE objectives (minimax, non-saturating).",
-    "discriminator": "Mean D(x) on real and D(G(z)) on generated batches against the step. At the equilibrium of "
-                     "Goodfellow et al. (2014) both are 1/2 (dotted line); D(G(z)) near 0 with a vanishing G "
-                     "gradient is the saturation of the minimax objective.",
+    "discriminator": "Mean D(x) on real training batches, on a fixed held-out batch of the test split (dash-dot) "
+                     "and D(G(z)) on generated batches against the step. At the equilibrium of Goodfellow et al. "
+                     "(2014) all are 1/2 (dotted line); D(G(z)) near 0 with a vanishing G gradient is the "
+                     "saturation of the minimax objective; D(x) pulling away from the held-out line is D "
+                     "memorising its training data (flag d_overfit).",
     "metrics": "Every metric with a value: mean over seeds with its confidence interval per variant; grey "
                "diamonds: the same metric between two real splits (the floor a perfect generator reaches).",
     "diagnostics": "Failure modes flagged per variant: seeds flagged / seeds where the check applies "
