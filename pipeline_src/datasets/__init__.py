@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline_src.errors import InputError
 
+
 @dataclass(frozen=True)
 class RawFile:
     """A file the `download` stage must deliver into results/data/{dataset}/raw/.
@@ -33,7 +34,7 @@ class RawFile:
     content_md5: dict[str, str] = field(default_factory=dict)
 
 
-Split = tuple  # (x, y): x (N, C, H, W) uint8 or (N, D) float32, y (N,) int64
+Split = tuple[np.ndarray, np.ndarray]  # (x, y): x (N, C, H, W) uint8 or (N, D) float32, y (N,) int64
 
 
 def _no_files() -> tuple[RawFile, ...]:

@@ -50,18 +50,16 @@ def _mixture_options(shape: dict) -> dict:
     return {"type": "object", "additionalProperties": False, "properties": {**shape, **sizes}}
 
 
-def _shape(options: dict) -> dict:
-    return {k: v for k, v in options.items() if k not in ("n_train", "n_test")}
-
-
 register(DatasetSpec(
     "gauss1d", "points", "1-D Gaussian N(mean, std) (the 'GAN in 50 lines' target)", dim=1,
     options=_mixture_options({"mean": {"type": "number", "default": 4.0},
                               "std": {"$ref": "#/$defs/positive_number", "default": 1.25}}),
-    sample=lambda n, options, rng: gauss1d(n, rng, **_shape(options)),
+    sample=lambda n, options, rng: gauss1d(n, rng, options["mean"], options["std"]),
     gaussian=lambda options: (options["mean"], options["std"]),
     selection="sliced_w1",
 ))
+
+
 def _mixture_spec(name: str, description: str, k: int, centres, size: str, default: float, sigma: float) -> DatasetSpec:
     """A 2-D mixture of k Gaussians whose centres are `centres(options[size])`, each of std `sigma`."""
     def modes(options: dict) -> tuple[np.ndarray, float]:

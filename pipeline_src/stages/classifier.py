@@ -23,7 +23,6 @@ from pipeline_src.paths import RESULTS, classifier_files
 from pipeline_src.stages.common import job_options, log, write_stamp
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
 

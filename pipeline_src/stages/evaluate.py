@@ -40,6 +40,7 @@ from pipeline_src.stages.common import fingerprint, job_options, log, write_stam
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import expected_record, generate, load_generator, rerun_hint, to_uint8
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", required=True, help="a key of `variants:` in params.yaml")
     parser.add_argument("--seed", required=True, type=int, help="one of train.seeds")

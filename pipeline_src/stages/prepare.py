@@ -14,15 +14,12 @@ import numpy as np
 
 import pipeline_src
 from pipeline_src import datasets
-from pipeline_src.datasets import folder, images
+from pipeline_src.datasets import Split, folder, images
 from pipeline_src.download import verify
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
 from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, write_stamp
-
-Split = tuple[np.ndarray, np.ndarray]  # (x, y)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")

@@ -118,10 +118,14 @@ class Trainer:
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return sample_latent(n, self.options["z_dim"], self.options["noise"], generator or self.gen)
 
+    def as_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Stored samples (uint8 images or float points) as D takes them: [-1, 1], D's memory layout."""
+        x = to_unit_range(x)
+        return x.contiguous(memory_format=self._memory_format) if x.dim() == 4 else x
+
     def real_batch(self) -> torch.Tensor:
         idx = torch.randint(len(self.data), (self.options["batch_size"],), generator=self.gen, device=self.device)
-        x = to_unit_range(self.data[idx])
-        return x.contiguous(memory_format=self._memory_format) if x.dim() == 4 else x
+        return self.as_input(self.data[idx])
 
     def autocast(self):
         """bf16 autocast around the forward passes when `amp_bf16` is on (losses stay float32)."""
@@ -251,10 +255,8 @@ class Trainer:
         if self.heldout is None:
             return torch.full((), float("nan"), device=self.device)
         buffers = [b.clone() for b in self.d.buffers()]
-        x = to_unit_range(self.heldout)
-        x = x.contiguous(memory_format=self._memory_format) if x.dim() == 4 else x
         with self.autocast():
-            out = self.d_fwd(x).float()
+            out = self.d_fwd(self.as_input(self.heldout)).float()
         for b, saved in zip(self.d.buffers(), buffers):
             b.copy_(saved)
         return losses.d_output_summary(self.options["loss"], out)

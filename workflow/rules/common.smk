@@ -198,6 +198,11 @@ def job_params(stage):
     return lambda wc: job_options(stage, config, _job(stage, wc))
 
 
+def job_gpu(stage):
+    """Resources: a GPU token for a job that runs on CUDA, by the device the stage table gives it."""
+    return lambda wc: gpu_tokens(STAGES[stage].device(job_options(stage, config, _job(stage, wc))))
+
+
 def stage_sources(stage):
     """Source files of a stage: editing one re-runs the stage (Snakemake does not see imports)."""
     return list(STAGES[stage].sources)

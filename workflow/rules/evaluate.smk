@@ -19,7 +19,7 @@ rule evaluate:
     priority: 10  # see rule download
     group: run_group
     resources:
-        gpu=lambda wc: gpu_tokens(config["evaluate"]["device"]) if is_image(variant_dataset(wc)) else 0,
+        gpu=job_gpu("evaluate"),
         runtime=job_resource("evaluate", "runtime_min"),
         mem_mb=job_resource("evaluate", "mem_mb"),
     log:

@@ -17,7 +17,7 @@ rule train:
     priority: train_priority
     group: run_group
     resources:
-        gpu=lambda wc: gpu_tokens(variant_options(config, wc.variant)["device"]),
+        gpu=job_gpu("train"),
         runtime=job_resource("train", "runtime_min"),
         mem_mb=job_resource("train", "mem_mb"),
     log:
