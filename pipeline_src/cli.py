@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pipeline_src import __version__, dvc_yaml
 from pipeline_src.errors import InputError
@@ -15,7 +16,7 @@ from pipeline_src.params import DEFAULT_PARAMS, load_params
 from pipeline_src.paths import RESULTS
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.stages import STAGES, WILDCARDS, Stage
-from pipeline_src.stages.common import log, print_options
+from pipeline_src.stages.common import log, print_options, write_stamp
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -42,12 +43,21 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def run_stage(stage: Stage, args: argparse.Namespace, params: dict) -> None:
-    """Every stage the same way: its job's resolved options printed, a GPU of its own claimed when
-    it runs on CUDA (before torch initialises CUDA), then the stage."""
+    """Every stage the same way: its job's resolved options printed and recorded in its params
+    stamp (before any output), its torch threads set (CPU results depend on them, so the driver
+    must not), a GPU of its own claimed when it runs on CUDA (before torch initialises CUDA),
+    then the stage."""
     wildcards = {w: getattr(args, w) for w in WILDCARDS[stage.per]}
-    options = stage.options(params, stage.job_name(**wildcards))
+    name = stage.job_name(**wildcards)
+    options = stage.options(params, name)
     print_options(stage.name, {**wildcards, "options": options})
-    with gpu_for_this_process(stage.device(options)) as gpu:
+    write_stamp(stage.name, name, options, Path(args.results))
+    threads = stage.threads(options)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    with gpu_for_this_process(stage.device(options, name)) as gpu:
         if gpu is not None:
             log(f"{stage.name}: using GPU {gpu}")
         stage.load().run(args, params)

@@ -18,7 +18,7 @@ import yaml
 
 from pipeline_src import datasets
 from pipeline_src.errors import InputError
-from pipeline_src.training import DCGAN_SIDES
+from pipeline_src.training import DCGAN_SIDES, early_stop_on
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
@@ -272,6 +272,11 @@ def reference_problems(params: dict) -> list[str]:
         if options["batch_size"] % options["pack"]:
             problems.append(
                 f"variants.{vname}.pack: {options['pack']} does not divide the batch size {options['batch_size']}"
+            )
+        if early_stop_on(options["early_stop"]) and not options["snapshot_every"]:
+            problems.append(
+                f"variants.{vname}.early_stop: a run is scored at its snapshots, but snapshot_every is 0; "
+                "set snapshot_every (train or the variant) or turn early_stop off"
             )
         side = declared[dname].get("side")
         if model == "dcgan" and side not in DCGAN_SIDES:

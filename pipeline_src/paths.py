@@ -80,6 +80,12 @@ class RunFiles:
         return self.folder / "diagnostics.json"
 
     @property
+    def scores_csv(self) -> Path:
+        """step, the selection score of the G saved at that step, as train scored it (train.early_stop;
+        only the header when early stopping is off)."""
+        return self.folder / "scores.csv"
+
+    @property
     def options(self) -> Path:
         """The resolved options, written last: the mark of a complete run."""
         return self.folder / "options.json"
@@ -113,8 +119,8 @@ class RunFiles:
     def trained(self) -> dict[str, Path]:
         """What `train` writes, by name."""
         return {"checkpoint": self.checkpoint, "generator": self.generator, "log_csv": self.log_csv,
-                "diagnostics": self.diagnostics, "options": self.options, "samples": self.samples,
-                "snapshots": self.snapshots}
+                "diagnostics": self.diagnostics, "scores": self.scores_csv, "options": self.options,
+                "samples": self.samples, "snapshots": self.snapshots}
 
     def evaluated(self) -> dict[str, Path]:
         """What `evaluate` writes, by name."""

@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline_src.metrics import COUNT, HIGHER, LOWER, METRICS, RUN_KEYS, better_is, is_number
 from pipeline_src.report.stats import mean_ci, paired_p
 from pipeline_src.training import FAILURE_FLAGS as FLAGS
+from pipeline_src.training.stopping import EARLY_REASONS
 
 # Which way is better, for marking the best value of a column (the metric table's directions). The
 # others (gauss1d's mean and std: closeness to a target; spreads) are not marked.
@@ -100,6 +101,8 @@ DIAGNOSTIC_VALUES = (  # (column, key in diagnostics.json, meaning)
     ("oscillation", "oscillation", "std / |mean| of G's loss over the last part"),
     ("diversity", "diversity_ratio", "mean pairwise distance of samples / that of real data (near 0: collapse)"),
     ("diverged at", "diverged_at_step", "first step with a NaN/Inf loss"),
+    ("ended at", "stop_step", "the step of the last G: the step budget, an early stop or a diverged run's last good state"),
+    ("why", "stop_reason", "steps (the budget ran out), patience or target (train.early_stop), diverged"),
 )
 
 
@@ -121,6 +124,22 @@ def diagnostics_table(diagnostics: dict[tuple[str, int], dict]) -> Table:
     notes.append("|grad G| end/start: G's gradient norm at the end over that at the start (vanishing: saturation).")
     return Table("Measured per run from log.csv (diagnostics.json); the thresholds are in params.yaml "
                  "(train.diagnostics).", header, rows, notes=notes)
+
+
+def stopping_table(diagnostics: dict[tuple[str, int], dict], budgets: dict[tuple[str, int], int]) -> Table:
+    """Per variant: the step each run ended at and why, and the generator steps early stopping saved
+    over its seeds (`budgets`: each run's step budget)."""
+    rows = []
+    for variant in dict.fromkeys(v for v, _ in diagnostics):
+        runs = {s: d for (v, s), d in diagnostics.items() if v == variant}
+        budget = sum(budgets[variant, s] for s in runs)
+        saved = sum(budgets[variant, s] - d["stop_step"] for s, d in runs.items() if d["stop_reason"] in EARLY_REASONS)
+        rows.append([variant, ", ".join(f"{d['stop_step']} ({d['stop_reason']})" for d in runs.values()),
+                     f"{saved} of {budget} ({saved / budget:.0%})"])
+    return Table("Early stopping (train.early_stop): where each run ended, seed by seed, and the generator "
+                 "steps it saved over all seeds.", ["variant", "ended at (why)", "steps saved"], rows,
+                 notes=["Why: steps (the budget ran out), patience (no improvement of the selection score by more "
+                        "than min_delta for patience snapshots), target (the score reached it), diverged."])
 
 
 def _cell(value):

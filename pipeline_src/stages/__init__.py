@@ -6,8 +6,10 @@ A stage's `sources` are the files whose change must re-run it: the modules of th
 that its module imports, directly or through others, read from the import statements (those
 inside functions too) with the packages around them, and params.py and what it imports, which
 validate every stage's params; not the package's own __init__ (its version string) nor this
-registry. Snakemake rules take them as inputs; dvc.yaml lists them as deps, and a test fails
-when the two differ.
+registry. A stage may also load modules by name, only when a job's options ask for them
+(`on_demand`): they are sources of those jobs only under Snakemake, and of every job in dvc.yaml,
+which cannot tell jobs apart. Snakemake rules take the sources as inputs; dvc.yaml lists them as
+deps, and a test fails when a module a stage loads is not among them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from pipeline_src.paths import (RunFiles, classifier_files, data_root, features_root, log_file, metrics_root,
                                 prepared_files, raw_dir, reference_files, report_files, runs_root, weights_record)
 from pipeline_src.stages import common
+from pipeline_src.training import SCORER_MODULE, SELECT_KEYS, early_stop_on
 
 PACKAGE = "pipeline_src"
 _PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder that holds pipeline_src/
@@ -90,8 +93,11 @@ class Stage:
 
     `outputs(**wildcards)` names the files a job writes (paths.py spells them); `directories`,
     `metrics` and `plots` say which of them are folders, DVC metrics and DVC plots.
-    `options(params, name)` are the params one job depends on (its stamp records them), and
-    `device(options)` the device it runs on: the CLI claims a GPU for it before the stage starts.
+    `options(params, name)` are the params one job depends on (its stamp records them),
+    `device(options, name)` the device it runs on (the CLI claims a GPU for it before the stage
+    starts, and the Snakemake rule asks for one) and `threads(options)` its torch threads on the
+    CPU (None: the stage runs no torch; the rule reserves as many cores).
+    `on_demand` names modules the stage loads by name (no import statement) when `loads_on_demand(options)`.
     `dvc_params` and `dvc_inputs` are what dvc.yaml declares beyond the sources: DVC cannot
     look a variant's dataset up inside a matrix, so they are wider than a Snakemake rule's
     inputs, which workflow/rules/ computes per job."""
@@ -107,12 +113,20 @@ class Stage:
     directories: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     plots: Callable[..., dict] = _none
-    device: Callable[[dict], str] = lambda options: "cpu"  # the job's `device` option: "cuda" claims a GPU
+    device: Callable[[dict, str], str] = lambda options, name: "cpu"  # "cuda" claims a GPU
+    threads: Callable[[dict], int | None] = lambda options: None
+    on_demand: tuple[str, ...] = ()
+    loads_on_demand: Callable[[dict], bool] = lambda options: False
     dvc_note: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
-        return import_closure(self.module, *_EVERY_STAGE)
+        """The files whose change may re-run one of its jobs (dvc.yaml's deps)."""
+        return import_closure(self.module, *_EVERY_STAGE, *self.on_demand)
+
+    def job_sources(self, options: dict) -> tuple[str, ...]:
+        """The files whose change re-runs the job with these options (its Snakemake rule's inputs)."""
+        return import_closure(self.module, *_EVERY_STAGE, *(self.on_demand if self.loads_on_demand(options) else ()))
 
     def load(self):
         return importlib.import_module(self.module)
@@ -142,11 +156,13 @@ def register(stage: Stage) -> None:
 
 def _run_option_params(variant: str, **_) -> list[str]:
     """Every key of `train` but `seeds`, one by one (all of `train` would include `seeds`, and a
-    new seed would retrain every run), and the variant's own keys."""
+    new seed would retrain every run), and the variant's own keys; and the selection settings that
+    early stopping scores with (DVC cannot tell which variants stop early; the dataset's options
+    it scores with reach the stage through the prepared data)."""
     from pipeline_src.params import load_schema
 
     options = load_schema()["$defs"]["run_options"]["properties"]
-    return [f"train.{k}" for k in options] + [f"variants.{variant}"]
+    return [f"train.{k}" for k in options] + [f"variants.{variant}"] + [f"evaluate.{k}" for k in SELECT_KEYS]
 
 
 register(Stage(
@@ -174,7 +190,8 @@ register(Stage(
     "train the small CNN of an image dataset -> results/features/{dataset}/classifier.pt, classifier.json",
     "pipeline_src.stages.classifier",
     options=common.data_job_options("classifier"),
-    device=lambda options: options["classifier"]["device"],
+    device=common.image_device("classifier"),
+    threads=lambda options: options["classifier"]["cpu_threads"],
     per=PER_DATASET,
     outputs=classifier_files,
     metrics=("summary",),
@@ -198,7 +215,8 @@ register(Stage(
     "real-data features, statistics and real-vs-real baseline -> results/features/{dataset}/reference.npz, .json",
     "pipeline_src.stages.reference",
     options=common.reference_job_options,
-    device=lambda options: options["reference"]["device"],
+    device=common.image_device("reference"),
+    threads=lambda options: options["reference"]["cpu_threads"],
     per=PER_DATASET,
     outputs=reference_files,
     metrics=("summary",),
@@ -213,20 +231,28 @@ register(Stage(
     "train one (variant, seed) -> results/runs/{variant}/seed{seed}/",
     "pipeline_src.stages.train",
     options=common.train_job_options,
-    device=lambda options: options["device"],
+    device=lambda options, name: options["device"],
+    threads=lambda options: options["cpu_threads"],
+    on_demand=(SCORER_MODULE,),  # the selection score, when the run stops early
+    loads_on_demand=lambda options: early_stop_on(options["early_stop"]),
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).trained(),
     directories=("samples", "snapshots"),
     metrics=("diagnostics",),
     # `dvc plots show/diff` draw G's loss against the step (every column is in the file; the
     # report's figures show D and G losses and D's outputs with bands over seeds)
+    # and the selection score of every snapshot, where the run stops early
     plots=lambda variant, seed: {"log_csv": {"x": "step", "y": "loss_g", "title": f"{variant} seed {seed}",
-                                             "x_label": "generator step", "y_label": "G loss"}},
-    dvc_inputs=lambda variant, seed: [data_root()],
+                                             "x_label": "generator step", "y_label": "G loss"},
+                                 "scores": {"x": "step", "title": f"{variant} seed {seed} score in training",
+                                            "x_label": "generator step"}},
+    dvc_inputs=lambda variant, seed: [data_root(), features_root()],
     dvc_params=_run_option_params,
-    dvc_note="DVC cannot look up a variant's dataset inside a matrix, so the data dependency is the "
-             "prepared-data folder as a whole: a change of one dataset re-trains every variant under DVC "
-             "(only that dataset's variants under Snakemake).",
+    dvc_note="DVC cannot look up a variant's dataset, or whether it stops early, inside a matrix, so the "
+             "data dependencies are the prepared-data folder and the features folder (the classifier and "
+             "reference statistics that early stopping scores images with) as a whole: a change of one "
+             "dataset re-trains every variant under DVC (under Snakemake only that dataset's variants, and "
+             "a run depends on the features only when it stops early).",
 ))
 register(Stage(
     "evaluate",
@@ -234,6 +260,7 @@ register(Stage(
     "pipeline_src.stages.evaluate",
     options=common.evaluate_job_options,
     device=common.evaluate_device,
+    threads=lambda options: options["evaluate"]["cpu_threads"],
     per=PER_RUN,
     outputs=lambda variant, seed: RunFiles(variant, seed).evaluated(),
     metrics=("metrics",),
@@ -251,13 +278,14 @@ register(Stage(
     "tables, figures and index.html over every run -> results/report/",
     "pipeline_src.stages.report",
     options=common.report_job_options,
+    threads=lambda options: options["cpu_threads"],
     per=ONCE,
     outputs=report_files,
     directories=("figures",),
     # PNG and SVG of every figure: `dvc plots show` / `dvc plots diff` put them side by side
     plots=lambda: {"figures": None},
     dvc_inputs=lambda: [metrics_root(), features_root(), runs_root(), data_root()],
-    dvc_params=lambda: ["report", "train", "variants", "datasets", "evaluate.hq_threshold"],
+    dvc_params=lambda: ["report", "train", "variants", "datasets", "evaluate.hq_threshold", "evaluate.cpu_threads"],
     dvc_note="Every run's metrics, log.csv, diagnostics.json and first-seed generator (sample figures), "
              "every dataset's baseline and test split.",
 ))

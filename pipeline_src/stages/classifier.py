@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from pipeline_src import datasets
 from pipeline_src.datasets.prepared import load_prepared
 from pipeline_src.devices import resolve_device
 from pipeline_src.features.classifier import classify, save_payload, train_classifier
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, torch_bytes
 from pipeline_src.paths import RESULTS, classifier_files
-from pipeline_src.stages.common import job_options, log, write_stamp
+from pipeline_src.stages.common import job_options, log
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     options = job_options("classifier", params, dataset)
-    write_stamp("classifier", dataset, options, results)  # before any output
     files = classifier_files(dataset, results)
     if datasets.spec_of(dataset, options["dataset"]).kind != "image":
         summary = {"dataset": dataset, "applicable": False,
@@ -40,7 +37,6 @@ def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
         return summary
     cls = options["classifier"]
     device = resolve_device(cls["device"])
-    torch.set_num_threads(cls["cpu_threads"])
     x, y, meta = load_prepared(dataset, results, "train")
     x_test, y_test, _ = load_prepared(dataset, results, "test")
     model = train_classifier(x, y, len(meta["classes"]), cls, cls["seed"], device)

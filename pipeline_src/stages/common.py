@@ -90,21 +90,39 @@ def _variant_of(run: str) -> str:
 
 
 def train_job_options(params: dict, name: str) -> dict:
-    return variant_options(params, _variant_of(name))
+    """The variant's options; with early stopping on, also what its score depends on: the selection
+    settings of `evaluate` and the dataset's options (its modes, its Gaussian)."""
+    from pipeline_src.training import SELECT_KEYS, early_stop_on
+
+    options = variant_options(params, _variant_of(name))
+    if early_stop_on(options["early_stop"]):
+        options["scoring"] = {"select": {k: params["evaluate"][k] for k in SELECT_KEYS},
+                              "dataset": dataset_options(params, options["dataset"])}
+    return options
 
 
 def evaluate_job_options(params: dict, name: str) -> dict:
-    """Everything evaluate reads: its section, the run's options (to recognise its G) and its dataset's."""
-    run = variant_options(params, _variant_of(name))
+    """Everything evaluate reads: its section, the run's options (its train job's: to recognise its G)
+    and its dataset's."""
+    run = train_job_options(params, name)
     return {"evaluate": params["evaluate"], "run": run, "dataset": dataset_options(params, run["dataset"])}
 
 
-def evaluate_device(options: dict) -> str:
-    """The device of an evaluate job: its option for images (the rule gives those a GPU), the CPU for points."""
+def _on_images(dataset: str, options: dict) -> bool:
     from pipeline_src import datasets
 
-    on_images = datasets.spec_of(options["run"]["dataset"], options["dataset"]).kind == "image"
-    return options["evaluate"]["device"] if on_images else "cpu"
+    return datasets.spec_of(dataset, options).kind == "image"
+
+
+def image_device(section: str):
+    """The device of a per-dataset job: its section's option for an image dataset, the CPU for
+    points (no network runs there)."""
+    return lambda options, name: options[section]["device"] if _on_images(name, options["dataset"]) else "cpu"
+
+
+def evaluate_device(options: dict, name: str) -> str:
+    """The device of an evaluate job: its option for images, the CPU for points (toy metrics are numpy)."""
+    return options["evaluate"]["device"] if _on_images(options["run"]["dataset"], options["dataset"]) else "cpu"
 
 
 def report_job_options(params: dict, name: str) -> dict:
@@ -113,7 +131,8 @@ def report_job_options(params: dict, name: str) -> dict:
     used = dict.fromkeys(o["dataset"] for o in variants.values())  # their true modes / density in figures
     return {"report": params["report"], "seeds": params["train"]["seeds"], "variants": variants,
             "datasets": {d: dataset_options(params, d) for d in used},
-            "hq_threshold": params["evaluate"]["hq_threshold"]}
+            "hq_threshold": params["evaluate"]["hq_threshold"],
+            "cpu_threads": params["evaluate"]["cpu_threads"]}  # G draws its sample figures as evaluate does
 
 
 def _as_recorded(options: dict) -> dict:

@@ -15,7 +15,7 @@ from pipeline_src.datasets.folder import FOLDER_IMAGES, list_images
 from pipeline_src.download import FetchOptions, expand_mirrors, fetch
 from pipeline_src.io import atomic_dir, atomic_write_json, file_digest
 from pipeline_src.paths import RESULTS, manifest_path, raw_dir
-from pipeline_src.stages.common import dataset_options, job_options, log, write_stamp
+from pipeline_src.stages.common import dataset_options, log
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
@@ -64,5 +64,4 @@ def download(name: str, params: dict, results: Path = RESULTS) -> Path:
 
 
 def run(args: argparse.Namespace, params: dict) -> None:
-    write_stamp("download", args.dataset, job_options("download", params, args.dataset), Path(args.results))
     download(args.dataset, params, Path(args.results))

@@ -35,10 +35,11 @@ from pipeline_src.io import atomic_write_json, load_json_file
 from pipeline_src.metrics import is_number
 from pipeline_src.metrics.toys import sliced_w1, toy_metrics
 from pipeline_src.paths import RESULTS, RunFiles
-from pipeline_src.selection import eval_seed, select_generator, write_trajectory
-from pipeline_src.stages.common import fingerprint, job_options, log, write_stamp
+from pipeline_src.selection import eval_seed, select_generator
+from pipeline_src.stages.common import fingerprint, job_options, log
 from pipeline_src.training import FAILURE_FLAGS, resolved_steps
 from pipeline_src.training.generator import expected_record, generate, load_generator, rerun_hint, to_uint8
+from pipeline_src.training.stopping import EARLY_REASONS, write_scores
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,11 +99,9 @@ def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) ->
     _, last = load_generator(run, expected=expected_record(run_options, fingerprint(
         run_options, seed, meta["sha256"]["train.pt"])))
     steps = resolved_steps(run_options, meta["n"]["train"])
-    if last["step"] != steps and not last.get("diverged"):
+    if last["step"] != steps and not last.get("diverged") and last.get("stop_reason") not in EARLY_REASONS:
         raise InputError(f"{run.generator}: written at step {last['step']}, but the run has {steps} steps "
-                         f"and did not diverge; {rerun_hint(run)}")
-    write_stamp("evaluate", f"{variant}-{seed}", options, results)  # before any output
-    torch.set_num_threads(ev["cpu_threads"])
+                         f"and neither diverged nor stopped early; {rerun_hint(run)}")
     g, saved, choice, trajectory = select_generator(run, options, seed, results)
     dataset = run_options["dataset"]  # what the G records too: load_generator checked it
     spec = datasets.spec_of(dataset, data_options)
@@ -133,7 +132,7 @@ def evaluate(variant: str, seed: int, options: dict, results: Path = RESULTS) ->
             value = diagnostics.get(flag)
             out[flag] = None if value is None else bool(value)
     out["unavailable"] = unavailable
-    write_trajectory(run.steps_csv, choice.get("select_metric"), trajectory)
+    write_scores(run.steps_csv, choice.get("select_metric"), trajectory)
     atomic_write_json(run.metrics, out)
     shown = {k: v for k, v in out.items() if is_number(v)}
     log(f"evaluate {variant} seed {seed}: {shown}" + (f"; unavailable: {sorted(unavailable)}" if unavailable else ""))

@@ -19,7 +19,7 @@ from pipeline_src.download import verify
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, file_digest, load_json_file, torch_bytes
 from pipeline_src.paths import RESULTS, manifest_path, prepared_files, raw_dir
-from pipeline_src.stages.common import dataset_options, dataset_rngs, job_options, log, write_stamp
+from pipeline_src.stages.common import dataset_options, dataset_rngs, log
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a key of `datasets:` in params.yaml")
@@ -146,7 +146,6 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
     seed = params["prepare"]["seed"]
     manifest = read_manifest(name, results)
     check_pinned(name, options, results)
-    write_stamp("prepare", name, job_options("prepare", params, name), results)  # before any output
     splits, classes = build(name, raw_dir(name, results), options, seed, manifest)
     out = prepared_files(name, results)
     meta = describe(name, splits, datasets.spec_of(name, options), classes)

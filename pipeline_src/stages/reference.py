@@ -36,7 +36,7 @@ from pipeline_src.features.inception import WeightsUnavailable
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, bytes_digest, load_npz_file
 from pipeline_src.metrics.toys import toy_metrics
 from pipeline_src.paths import RESULTS, feature_cache, reference_files
-from pipeline_src.stages.common import dataset_rngs, job_options, log, write_stamp
+from pipeline_src.stages.common import dataset_rngs, job_options, log
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +80,6 @@ def cached_outputs(extractor, images: torch.Tensor, data_sha256: str, split: str
 def image_reference(dataset: str, options: dict, results: Path) -> tuple[dict, dict]:
     ref = options["reference"]
     device = resolve_device(ref["device"])
-    torch.set_num_threads(ref["cpu_threads"])
     split, other = ref["split"], "test" if ref["split"] == "train" else "train"
     x, y, meta = load_prepared(dataset, results, split)
     x_base, y_base, _ = load_prepared(dataset, results, other)
@@ -121,7 +120,6 @@ def points_reference(dataset: str, options: dict, results: Path) -> tuple[dict, 
 
 def build(dataset: str, params: dict, results: Path = RESULTS) -> dict:
     options = job_options("reference", params, dataset)
-    write_stamp("reference", dataset, options, results)  # before any output
     if datasets.spec_of(dataset, options["dataset"]).kind == "image":
         arrays, summary = image_reference(dataset, options, results)
     else:

@@ -30,9 +30,9 @@ from pipeline_src.report import figures as plots
 from pipeline_src.report.findings import findings_tables
 from pipeline_src.report.html import Figure, render
 from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
-                                        report_tables, summarise, summary_metrics, to_markdown)
-from pipeline_src.stages import ONE_JOB
-from pipeline_src.stages.common import dataset_options, job_options, log, variant_options, write_stamp
+                                        report_tables, stopping_table, summarise, summary_metrics, to_markdown)
+from pipeline_src.stages.common import dataset_options, log, variant_options
+from pipeline_src.training import early_stop_on
 
 N_IMAGES = 64  # images per panel of a sample figure (an 8 x 8 grid)
 N_POINTS = 2000  # points per panel of a toy sample figure
@@ -103,13 +103,10 @@ def read_steps(path: Path) -> pd.DataFrame:
 def sample_sets(params: dict, variants: dict[str, dict], runs: dict[str, dict], results: Path) -> dict[str, dict]:
     """Per dataset: kind, real test samples and each variant's samples (fixed z) from the
     G its first seed's metrics come from (`runs`: variant -> that metrics record)."""
-    import torch
-
     from pipeline_src.datasets.prepared import load_prepared
     from pipeline_src.selection import evaluated_generator
     from pipeline_src.training.generator import generate, to_uint8
 
-    torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     out: dict[str, dict] = {}
     for dataset in dict.fromkeys(o["dataset"] for o in variants.values()):
         x, _, meta = load_prepared(dataset, results, "test")
@@ -129,11 +126,8 @@ def early_sample_sets(params: dict, variants: dict[str, dict], samples: dict[str
     (first seed, the same fixed z as the sample figures). This is where a saturating loss shows:
     one pattern while the other side already draws the data. A pair without a shared snapshot
     step is left out (a panel of one side alone would compare nothing)."""
-    import torch
-
     from pipeline_src.training.generator import generate, load_generator, to_uint8
 
-    torch.set_num_threads(max(1, params["evaluate"]["cpu_threads"]))
     seed = params["train"]["seeds"][0]
     out: dict[str, dict] = {}
     for pair in params["report"]["comparisons"]:
@@ -236,8 +230,6 @@ def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd
 
 
 def build(params: dict, results: Path = RESULTS) -> dict:
-    options = job_options("report", params, ONE_JOB)
-    write_stamp("report", ONE_JOB, options, results)  # before any output
     variants = {v: variant_options(params, v) for v in params["variants"]}
     seeds = params["train"]["seeds"]
     keys = [(v, s) for v in variants for s in seeds]
@@ -258,6 +250,8 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     baseline = baseline_rows(references)
     comparisons = paired_comparisons(runs, [tuple(p) for p in params["report"]["comparisons"]], level)
     tables = report_tables(summary, baseline, comparisons, level)
+    if any(early_stop_on(o["early_stop"]) for o in variants.values()):
+        tables.append(stopping_table(diagnostics, {k: o["options"]["steps"] for k, o in zip(keys, run_options)}))
     findings = findings_tables(runs, variants, diagnostics, {d: dataset_options(params, d) for d in used},
                                [tuple(p) for p in params["report"]["comparisons"]])
 

@@ -3,7 +3,10 @@
 Outputs: checkpoint.pt (full state), generator.pt (the last weights, with what
 it takes to rebuild the network), snapshots/step_{k}.pt (the same record every
 `snapshot_every` steps: `evaluate` scores them and keeps the best), log.csv,
-samples/ (step_{k}.png and final.png), diagnostics.json, options.json. While it runs, a resumable
+samples/ (step_{k}.png and final.png), diagnostics.json, scores.csv, options.json. With
+`early_stop` on, each snapshot is scored as evaluate scores it (the score is saved in the
+snapshot and in scores.csv) and the run ends once the score stops improving or reaches its
+target. While it runs, a resumable
 checkpoint lives in .resume/ (not a declared output, so neither driver deletes
 it before a rerun): a killed run started again continues from it and ends
 with the weights an uninterrupted run would have. SIGTERM (what Slurm sends
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import platform
 import shutil
@@ -31,10 +35,10 @@ from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, RunFiles
-from pipeline_src.stages.common import fingerprint, log, variant_options, write_stamp
-from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, resolved_steps
+from pipeline_src.stages.common import fingerprint, job_options, log
+from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, SCORER_MODULE, early_stop_on, resolved_steps, stopping
 from pipeline_src.training.diagnostics import diagnose, diversity_ratio
-from pipeline_src.training.loop import DIVERGED, LOG_FIELDS, STOPPED, Hooks, Trainer
+from pipeline_src.training.loop import DIVERGED, EARLY, LOG_FIELDS, STOPPED, Hooks, Trainer
 from pipeline_src.training.samples import write_samples
 
 N_FIXED_IMAGES = 64  # the grid of samples/*.png, from one fixed z per run
@@ -128,17 +132,18 @@ def heldout_batch(options: dict, seed: int, results: Path, device: torch.device)
     return x[pick.sort().values].to(device)
 
 
-def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dict:
-    options = variant_options(params, variant)
+def train(variant: str, seed: int, options: dict, results: Path = RESULTS) -> dict:
+    """One run; `options` are its job options (the variant's, and what its early stopping scores with)."""
     files = RunFiles(variant, seed, results)
     data, _, meta = load_prepared(options["dataset"], results)
-    write_stamp("train", f"{variant}-{seed}", options, results)  # before any output
     files.options.unlink(missing_ok=True)  # the mark of a complete run goes first: a rerun that
     # fails part-way must not leave new files beside an old options.json, as if they were one complete run
     device = resolve_device(options["device"])
-    torch.set_num_threads(options["cpu_threads"])  # CPU results depend on it; the driver must not
     data = data.to(device)
     fp = fingerprint(options, seed, meta["sha256"]["train.pt"])
+    # before the trainer, which seeds torch for the networks' init: opening the scorer's extractor must not shift it
+    early = (importlib.import_module(SCORER_MODULE).EarlyStopping(options, seed, results, device)
+             if early_stop_on(options["early_stop"]) else None)
     trainer = Trainer(options, data, seed, device, heldout=heldout_batch(options, seed, results, device))
     run = Run(files, trainer, options)
     if not run.try_resume(fp):
@@ -151,14 +156,21 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
     steps, diverged_at = resolved_steps(options, len(data)), None
     options["steps"] = steps  # recorded in options.json
+
+    def snapshot(s: int) -> None:
+        record = generator_record(trainer, meta, fp, diverged=False)
+        if early is not None:
+            record["score"] = early.score(trainer, record)
+        atomic_write_bytes(files.snapshot(s), torch_bytes(record))
+
     try:
         bar = progress.bar(steps, trainer.step)
         hooks = Hooks(
             on_log=lambda row: _report(bar, row, steps),
             on_sample=lambda s: write_samples(files.sample(f"step_{s}"), generate(trainer.g, fixed_z),
                                               real_for_plots, f"{variant} seed {seed} step {s}"),
-            on_snapshot=lambda s: atomic_write_bytes(files.snapshot(s),
-                                                     torch_bytes(generator_record(trainer, meta, fp, diverged=False))),
+            on_snapshot=snapshot,
+            stop_early=lambda s: early is not None and early.reason(trainer) is not None,
             on_checkpoint=lambda s: run.save_resume(fp),
             stop_requested=lambda: stop["signal"] is not None,
         )
@@ -170,15 +182,19 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
         if why == STOPPED:
             log(f"SIGTERM at step {trainer.step}: checkpoint written to {run.files.resume}; exiting")
             sys.exit(SIGTERM_EXIT)
+        reason = stopping.STEPS
         if why == DIVERGED:
             row = trainer.rows[-1]
-            diverged_at = row["step"]
+            diverged_at, reason = row["step"], stopping.DIVERGED
             log(f"step {diverged_at}: non-finite loss (loss_d={row['loss_d']}, loss_g={row['loss_g']}); "
                 "stopping and keeping the last good checkpoint")
             run.restore_last_good()
+        if why == EARLY:
+            reason = early.reason(trainer)
+            log(f"step {trainer.step}: early stop ({reason}); scores {[round(v, 6) for _, v in trainer.scores]}")
         # Past the last step, SIGTERM no longer interrupts: writing the outputs takes seconds,
         # and a run killed here would redo the steps since its last periodic checkpoint.
-        diagnostics = finish(run, variant, seed, meta, fp, fixed_z, real_for_plots, diverged_at)
+        diagnostics = finish(run, variant, seed, meta, fp, fixed_z, real_for_plots, diverged_at, reason, early)
         if stop["signal"] is not None:
             log("SIGTERM after the last step: the outputs were written first; the run is complete")
         return diagnostics
@@ -187,7 +203,8 @@ def train(variant: str, seed: int, params: dict, results: Path = RESULTS) -> dic
 
 
 def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torch.Tensor,
-           real_for_plots: torch.Tensor, diverged_at: int | None) -> dict:
+           real_for_plots: torch.Tensor, diverged_at: int | None, reason: str, early) -> dict:
+    """The outputs of a run that ended: `reason` is why (stopping.STEPS, PATIENCE, TARGET or DIVERGED)."""
     trainer, options, files = run.trainer, run.options, run.files
     g_eval = trainer.generator_for_eval()
     write_samples(files.sample("final"), generate(g_eval, fixed_z), real_for_plots,
@@ -201,14 +218,23 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
         real = to_unit_range(real).numpy()
         diversity = diversity_ratio(fake[: len(real)], real)
     diagnostics = diagnose(trainer.rows, options["loss"], options["diagnostics"], diverged_at, diversity)
+    stopped = {"stop_step": trainer.step, "stop_reason": reason}
+    diagnostics.update(stopped)
     atomic_write_json(files.diagnostics, diagnostics)
     write_log_csv(files.log_csv, trainer.rows)
-    atomic_write_bytes(files.generator, torch_bytes(generator_record(trainer, meta, fp, diverged_at is not None)))
+    record = generator_record(trainer, meta, fp, diverged_at is not None)
+    record["stop_reason"] = reason
+    if early is not None and diverged_at is None:  # the last G is scored too, once (the stop step's already was)
+        scored = dict(trainer.scores)
+        record["score"] = ({"value": scored[trainer.step], "scorer": early.scorer.identity}
+                           if trainer.step in scored else early.score(trainer, record))
+    stopping.write_scores(files.scores_csv, early.scorer.metric if early else None, trainer.scores)
+    atomic_write_bytes(files.generator, torch_bytes(record))
     files.snapshots.mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0
     atomic_write_bytes(files.checkpoint, torch_bytes({"fingerprint": fp, "state": trainer.state_dict(),
                                                                "options": options, "seed": seed}))
     atomic_write_json(files.options, {
-        "variant": variant, "seed": seed, "options": options, "fingerprint": fp,
+        "variant": variant, "seed": seed, "options": options, "fingerprint": fp, **stopped,
         "data": {"dataset": options["dataset"], "train.pt sha256": meta["sha256"]["train.pt"]},
         "device": _device_name(trainer.device),
         "versions": {"pipeline_src": pipeline_src.__version__, "torch": torch.__version__,
@@ -258,4 +284,4 @@ def _report(bar, row: dict, steps: int) -> None:
 def run(args: argparse.Namespace, params: dict) -> None:
     if args.seed < 0:
         raise InputError(f"--seed: {args.seed} is negative")
-    train(args.variant, args.seed, params, Path(args.results))
+    train(args.variant, args.seed, job_options("train", params, f"{args.variant}-{args.seed}"), Path(args.results))

@@ -17,7 +17,7 @@ from pipeline_src.features.inception import WeightsUnavailable, resolve_weights
 from pipeline_src.io import atomic_write_json
 from pipeline_src.paths import RESULTS, weights_record
 from pipeline_src.stages import ONE_JOB
-from pipeline_src.stages.common import job_options, log, write_stamp
+from pipeline_src.stages.common import job_options, log
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass
@@ -25,7 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build(params: dict, results: Path = RESULTS) -> dict:
     options = job_options("weights", params, ONE_JOB)
-    write_stamp("weights", ONE_JOB, options, results)  # before any output
     if not options["needed"]:
         record = {"available": False, "reason": "no image dataset, or reference.extractors does not list inception"}
     else:

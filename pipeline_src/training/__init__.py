@@ -26,6 +26,19 @@ GENERATOR_OPTIONS = ("model", "loss", "z_dim", "noise", "dcgan_width", "toy_widt
 DCGAN_SIDES = (8, 16, 32, 64)
 
 
+# Early stopping (`train.early_stop`, the rule in training/stopping.py): a run is scored at every
+# snapshot as evaluate scores its saved generators, with these keys of `evaluate`, by the module
+# below. Train loads it by name only when early stopping is on (see the stage table), so that the
+# metric code is a source of the runs that stop early only.
+SELECT_KEYS = ("select_samples", "batch_size", "seed", "hq_threshold")
+SCORER_MODULE = "pipeline_src.selection"
+
+
+def early_stop_on(early_stop: dict) -> bool:
+    """Early stopping is on when it has a patience or a target."""
+    return early_stop["patience"] is not None or early_stop["target"] is not None
+
+
 def resolved_steps(options: dict, n_train: int) -> int:
     """Generator updates of the run: `steps`, or `epochs` passes over the training split."""
     if options.get("epochs"):

@@ -65,12 +65,13 @@ class Hooks:
     on_log: Callable[[dict], None] = _nothing  # a log row (finite losses)
     on_sample: Callable[[int], None] = _nothing  # every `sample_every` steps before the last
     on_snapshot: Callable[[int], None] = _nothing  # every `snapshot_every` steps before the last
+    stop_early: Callable[[int], bool] = lambda step: False  # asked right after each on_snapshot (early_stop)
     on_checkpoint: Callable[[int], None] = _nothing  # every `checkpoint_every` steps, and on a stop request
     stop_requested: Callable[[], bool] = lambda: False  # asked after every step (SIGTERM)
 
 
 # Why `Trainer.fit` returned.
-FINISHED, DIVERGED, STOPPED = "finished", "diverged", "stopped"
+FINISHED, DIVERGED, STOPPED, EARLY = "finished", "diverged", "stopped", "stopped early"
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Trainer:
     # beside D(x) on training batches, where a widening gap shows D memorising its training set
     heldout: torch.Tensor | None = None
     rows: list[dict] = field(default_factory=list)
+    scores: list[tuple[int, float]] = field(default_factory=list)  # (step, selection score) of the scored snapshots
 
     def __post_init__(self):
         o = self.options
@@ -222,22 +224,23 @@ class Trainer:
 
     def fit(self, steps: int, hooks: Hooks) -> str:
         """Train until step `steps`: FINISHED; DIVERGED at a log row with a non-finite loss (the
-        row is the last of `rows`); STOPPED after a stop request, once `on_checkpoint` has run.
+        row is the last of `rows`); STOPPED after a stop request, once `on_checkpoint` has run;
+        EARLY when `stop_early` says so after a snapshot (the last log row is then at that step).
         A checkpoint is offered only while the accumulators are finite (a state to resume from)."""
         o = self.options
         self.start_clock()
         while self.step < steps:
             self.train_step()
             s = self.step
-            if s % o["log_every"] == 0 or s == steps:
-                row = self.log_row()
-                if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
-                    return DIVERGED
-                hooks.on_log(row)
+            if (s % o["log_every"] == 0 or s == steps) and not self._logged(hooks):
+                return DIVERGED
             if s % o["sample_every"] == 0 and s < steps:
                 hooks.on_sample(s)
             if o["snapshot_every"] and s % o["snapshot_every"] == 0 and s < steps:
                 hooks.on_snapshot(s)
+                if hooks.stop_early(s):  # the last log row at the last step, as at the end of a run
+                    logged = bool(self.rows) and self.rows[-1]["step"] == s
+                    return EARLY if logged or self._logged(hooks) else DIVERGED
             stop = hooks.stop_requested()
             if stop or (s % o["checkpoint_every"] == 0 and s < steps):
                 if torch.isfinite(self.acc).all():
@@ -247,6 +250,14 @@ class Trainer:
         return FINISHED
 
     # ---- logging ----------------------------------------------------------
+    def _logged(self, hooks: Hooks) -> bool:
+        """A log row handed to `on_log`; False when a loss is non-finite (the row stays the last of `rows`)."""
+        row = self.log_row()
+        if not all(math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
+            return False
+        hooks.on_log(row)
+        return True
+
     @torch.no_grad()
     def d_heldout(self) -> torch.Tensor:
         """D's mean output on the held-out batch (a probability for the BCE losses), as a device scalar
@@ -301,6 +312,7 @@ class Trainer:
             "acc": self.acc.cpu(),
             "acc_counts": (self.acc_d_count, self.acc_g_count),
             "rows": list(self.rows),
+            "scores": list(self.scores),
             "wall_s": self.wall_s,
             "rng": {
                 "generator": self.gen.get_state(),
@@ -323,6 +335,7 @@ class Trainer:
         self.acc.copy_(state["acc"].to(self.device))
         self.acc_d_count, self.acc_g_count = state["acc_counts"]
         self.rows = list(state["rows"])
+        self.scores = [tuple(s) for s in state.get("scores", [])]  # absent from checkpoints before early stopping
         self.wall_s = state["wall_s"]
         rng = state["rng"]
         self.gen.set_state(rng["generator"])

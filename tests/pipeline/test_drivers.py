@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline_src.params import load_params
 from pipeline_src.paths import RESULTS, params_stamp
 from pipeline_src.stages import STAGES
+from pipeline_src.stages.common import job_options
+from pipeline_src.training import SELECT_KEYS
 from tests.conftest import REPO, run, sha256, tiny_params, write_params
 
 LOG_REDIRECT = re.compile(r"\s+2>\s*\S+$")
@@ -113,6 +116,7 @@ def test_both_drivers_have_a_job_per_dataset_and_per_variant_and_seed(workspace)
 
 def test_stage_commands_outputs_and_sources_agree_between_drivers(workspace):
     smk, dvc = snakemake_jobs(workspace), dvc_stages(workspace)
+    params = load_params(workspace / "params.yaml")
     assert smk.keys() == dvc.keys()
     for job, s in smk.items():
         stage = job.split("@")[0]
@@ -124,16 +128,19 @@ def test_stage_commands_outputs_and_sources_agree_between_drivers(workspace):
         assert any(i.endswith(str(stamp.relative_to(RESULTS))) for i in s["inputs"]), job
         code = [d for d in dvc[job]["deps"] if d.startswith("pipeline_src/")]
         assert sorted(code) == sorted(STAGES[stage].sources), f"dvc.yaml deps of {stage} differ from STAGES"
-        assert set(STAGES[stage].sources) <= set(s["inputs"]), job
+        options = job_options(stage, params, job.partition("@")[2] or "all")
+        assert set(STAGES[stage].job_sources(options)) <= set(s["inputs"]), job
 
 
 def test_dvc_train_stages_track_every_run_option_but_the_seeds():
     """dvc.yaml names train's params one by one (all of `train` would include `seeds`, and a
-    new seed would retrain every run): the list must be the schema's run options, every one."""
+    new seed would retrain every run): the list must be the schema's run options, every one, and
+    the selection settings of `evaluate` that early stopping scores with."""
     schema = yaml.safe_load((REPO / "workflow/schemas/params.schema.yaml").read_text())
     options = set(schema["$defs"]["run_options"]["properties"])
     tracked = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]["params"]
-    assert set(tracked) == {f"train.{k}" for k in options} | {"variants.${item.variant}"}
+    assert set(tracked) == ({f"train.{k}" for k in options} | {"variants.${item.variant}"}
+                            | {f"evaluate.{k}" for k in SELECT_KEYS})
     assert set(schema["properties"]["train"]["required"]) == options | {"seeds"}  # DVC needs each key present
 
 
@@ -150,21 +157,22 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     n_runs = len(params["variants"]) * len(params["train"]["seeds"])
     # data: train, test, meta, manifest per dataset + digits.csv.gz; features: classifier.pt,
     # classifier.json, reference.npz, reference.json per dataset, the Inception weights record; runs:
-    # 5 files + 2 samples + 1 snapshot
+    # 6 files + 2 samples + 1 snapshot
     # + metrics + steps.csv; report: summary.csv, summary.md, comparisons.csv, index.html and PNG + SVG
     # of each figure (losses, discriminator, metrics, selection, diagnostics, samples of digits and ring8)
-    assert len(files) == 4 * 4 + 1 + 4 * 4 + 1 + n_runs * 9 + 4 + 2 * 7
+    assert len(files) == 4 * 4 + 1 + 4 * 4 + 1 + n_runs * 10 + 4 + 2 * 7
     assert files == result_files(other)
 
     # each driver's own viewer lists the report's figures: snakemake --report (captions from
-    # workflow/report/) and dvc plots (offline JSON; every run's log.csv and steps.csv too)
+    # workflow/report/) and dvc plots (offline JSON; every run's log.csv, scores.csv and steps.csv too)
     run(["snakemake", "--report", "smk-report.html"], cwd=workspace)
     bundled = (workspace / "smk-report.html").read_text()
     assert all(name in bundled for name in ("losses.png", "samples_digits.png", "index.html", "summary.csv"))
     plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=other).stdout)["data"]
     figures = sorted(p for p in files if p.startswith("report/figures/"))
     runs = [(v, s) for v in params["variants"] for s in params["train"]["seeds"]]
-    assert ({f"results/{p}" for p in figures} | {f"results/runs/{v}/seed{s}/log.csv" for v, s in runs}
+    assert ({f"results/{p}" for p in figures} | {f"results/runs/{v}/seed{s}/{f}" for v, s in runs
+                                                 for f in ("log.csv", "scores.csv")}
             | {f"results/metrics/{v}/seed{s}.steps.csv" for v, s in runs}) == set(plots)
 
     # a second run has nothing to do

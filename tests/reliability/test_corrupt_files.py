@@ -152,7 +152,7 @@ def test_a_generator_saved_before_the_last_step_is_refused_naming_its_step(train
     assert result.returncode == 2, result.stderr
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith(f"error: {(folder / 'generator.pt').relative_to(trained)}: written at step 10, "
-                            "but the run has 20 steps and did not diverge"), error
+                            "but the run has 20 steps and neither diverged nor stopped early"), error
     assert not (trained / "results/metrics").exists()
 
 

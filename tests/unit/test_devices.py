@@ -104,13 +104,15 @@ def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path,
     from pipeline_src.stages import STAGES, evaluate
     from tests.conftest import REPO
 
-    monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(tmp_path))
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    monkeypatch.setenv("PIPELINE_GPU_LOCK_DIR", str(locks))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
     params = load_params(REPO / "params.yaml")
     params["evaluate"]["device"] = "cuda"
     seen = {}
     monkeypatch.setattr(evaluate, "evaluate", lambda *a: seen.update(
-        visible=os.environ["CUDA_VISIBLE_DEVICES"], locks=sorted(p.name for p in tmp_path.iterdir())))
+        visible=os.environ["CUDA_VISIBLE_DEVICES"], locks=sorted(p.name for p in locks.iterdir())))
     run_stage(STAGES["evaluate"], argparse.Namespace(variant=variant, seed=0, results=str(tmp_path / "results")),
               params)
     if claims:
@@ -118,6 +120,58 @@ def test_evaluate_claims_a_gpu_for_image_runs_as_its_rule_asks_for_one(tmp_path,
     else:
         assert seen == {"visible": "0,1,2,3", "locks": []}
 
+
+
+@pytest.mark.parametrize("stage", ["classifier", "reference", "evaluate"])
+def test_points_jobs_run_on_the_cpu_whatever_their_device_option(stage):
+    """A points dataset has no network in these stages: its job neither asks the rule for a GPU
+    token nor claims one, while the image dataset's job of the same stage does."""
+    from pipeline_src.params import load_params
+    from pipeline_src.stages import STAGES
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    for section in ("classifier", "reference", "evaluate"):
+        params[section]["device"] = "cuda"
+    table = STAGES[stage]
+    names = {"images": "digits", "points": "ring8"} if stage != "evaluate" else \
+        {"images": "ns_mlp_digits-0", "points": "ns_toy_ring8-0"}
+    devices = {kind: table.device(table.options(params, name), name) for kind, name in names.items()}
+    assert devices == {"images": "cuda", "points": "cpu"}
+
+
+@pytest.mark.parametrize("stage,threads", [("train", 3), ("evaluate", 1), ("report", 1)])
+def test_the_cli_records_the_stamp_and_sets_the_jobs_threads_before_the_stage(tmp_path, monkeypatch, stage, threads):
+    """Every stage runs under the same wrapper: when the stage starts, its params stamp records
+    its job's options and torch uses the job's threads (CPU results depend on them)."""
+    import argparse
+    import importlib
+    import json
+
+    import torch
+
+    from pipeline_src.cli import run_stage
+    from pipeline_src.params import load_params
+    from pipeline_src.paths import params_stamp
+    from pipeline_src.stages import STAGES
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    params["train"]["cpu_threads"], params["evaluate"]["cpu_threads"] = 3, 1
+    table, results = STAGES[stage], tmp_path / "results"
+    args = argparse.Namespace(variant="ns_mlp_digits", seed=0, results=str(results))
+    name = table.job_name(**{w: getattr(args, w) for w in ("variant", "seed") if table.per == "run"})
+    seen = {}
+    monkeypatch.setattr(importlib.import_module(table.module), "run", lambda *a: seen.update(
+        threads=torch.get_num_threads(),
+        stamp=json.loads(params_stamp(stage, name, results).read_text())["options"]))
+    before = torch.get_num_threads()
+    try:
+        run_stage(table, args, params)
+    finally:
+        torch.set_num_threads(before)
+    assert seen["threads"] == threads
+    assert seen["stamp"] == json.loads(json.dumps(table.options(params, name)))
 
 CONCURRENT_JOB = """
 import argparse, os, sys, time

@@ -99,6 +99,9 @@ BAD = {
     "unknown_extractor": (lambda p: p["reference"].update(extractors=["classifier", "clip"]), "reference.extractors.1: 'clip' is not one of"),
     "negative_size": (lambda p: p["train"].update(batch_size=-64), "train.batch_size: -64 is less than the minimum of 1"),
     "negative_samples": (lambda p: p["evaluate"].update(n_samples=-1), "evaluate.n_samples: -1 is less than the minimum of 1"),
+    "early_stop_without_snapshots": (lambda p: (p["train"].update(snapshot_every=0), p["variants"]["ns_toy_ring8"].update(early_stop={"patience": 3, "min_delta": 0.0, "target": None})), "variants.ns_toy_ring8.early_stop: a run is scored at its snapshots, but snapshot_every is 0"),
+    "early_stop_partial": (lambda p: p["variants"]["ns_toy_ring8"].update(early_stop={"patience": 3}), "variants.ns_toy_ring8.early_stop: 'min_delta' is a required property"),
+    "early_stop_patience_zero": (lambda p: p["train"]["early_stop"].update(patience=0), "train.early_stop.patience: 0 is less than the minimum of 1"),
     "pad_cannot_shrink": (lambda p: p["datasets"].update(cifar10={"side": 16, "resize": "pad"}), "datasets.cifar10.side: 16 is smaller than the native 32"),
 }
 

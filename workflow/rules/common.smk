@@ -9,6 +9,7 @@ from pipeline_src.params import read_yaml, validate_params
 from pipeline_src.paths import RESULTS, RunFiles, classifier_files, params_stamp, prepared_files, reference_files
 from pipeline_src.stages import ONCE, ONE_JOB, PER_DATASET, PER_RUN, SNAKEMAKE_WILDCARDS, STAGES, WILDCARDS
 from pipeline_src.stages.common import job_options, plan_stamps, variant_options
+from pipeline_src.training import early_stop_on
 from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
@@ -200,12 +201,32 @@ def job_params(stage):
 
 def job_gpu(stage):
     """Resources: a GPU token for a job that runs on CUDA, by the device the stage table gives it."""
-    return lambda wc: gpu_tokens(STAGES[stage].device(job_options(stage, config, _job(stage, wc))))
+    def tokens(wc):
+        name = _job(stage, wc)
+        return gpu_tokens(STAGES[stage].device(job_options(stage, config, name), name))
+    return tokens
+
+
+def job_threads(stage):
+    """Threads: as many cores as the job's torch threads (the stage table's), 1 for a job without torch."""
+    return lambda wc: STAGES[stage].threads(job_options(stage, config, _job(stage, wc))) or 1
 
 
 def stage_sources(stage):
-    """Source files of a stage: editing one re-runs the stage (Snakemake does not see imports)."""
-    return list(STAGES[stage].sources)
+    """Source files of a job: editing one re-runs it (Snakemake does not see imports). A stage's
+    modules loaded on demand count for the jobs whose options load them only."""
+    table = STAGES[stage]
+    if not table.on_demand:
+        return list(table.sources)
+    return lambda wc: list(table.job_sources(job_options(stage, config, _job(stage, wc))))
+
+
+def scoring_inputs(wc):
+    """A run that stops early on images is scored with its dataset's classifier and reference statistics."""
+    options = job_options("train", config, _job("train", wc))
+    if not early_stop_on(options["early_stop"]) or not is_image(options["dataset"]):
+        return []
+    return [str(classifier_files(options["dataset"])["weights"]), *map(str, reference_files(options["dataset"]).values())]
 
 
 def stage_outputs(stage):

@@ -15,7 +15,7 @@ rule evaluate:
         **stage_outputs("evaluate"),
     params:
         options=job_params("evaluate"),
-    threads: config["evaluate"]["cpu_threads"]
+    threads: job_threads("evaluate")
     priority: 10  # see rule download
     group: run_group
     resources:

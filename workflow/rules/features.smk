@@ -11,10 +11,10 @@ rule classifier:
         **stage_outputs("classifier"),
     params:
         options=job_params("classifier"),
-    threads: config["classifier"]["cpu_threads"]
+    threads: job_threads("classifier")
     priority: 20  # see rule download
     resources:
-        gpu=lambda wc: gpu_tokens(config["classifier"]["device"]) if is_image(wc.dataset) else 0,
+        gpu=job_gpu("classifier"),
         runtime=job_resource("classifier", "runtime_min"),
         mem_mb=job_resource("classifier", "mem_mb"),
     log:
@@ -52,10 +52,10 @@ rule reference:
         **stage_outputs("reference"),
     params:
         options=job_params("reference"),
-    threads: config["reference"]["cpu_threads"]
+    threads: job_threads("reference")
     priority: 20
     resources:
-        gpu=lambda wc: gpu_tokens(config["reference"]["device"]) if is_image(wc.dataset) else 0,
+        gpu=job_gpu("reference"),
         runtime=job_resource("reference", "runtime_min"),
         mem_mb=job_resource("reference", "mem_mb"),
     log:

@@ -25,6 +25,7 @@ rule report:
                        category="Figures"),
     params:
         options=job_params("report"),
+    threads: job_threads("report")
     resources:
         runtime=job_resource("report", "runtime_min"),
         mem_mb=job_resource("report", "mem_mb"),

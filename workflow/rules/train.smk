@@ -8,12 +8,13 @@ rule train:
         data=lambda wc: str(prepared_files(variant_dataset(wc))["train"]),
         heldout=lambda wc: str(prepared_files(variant_dataset(wc))["test"]),  # D is shown a batch of it
         meta=lambda wc: str(prepared_files(variant_dataset(wc))["meta"]),
+        scoring=scoring_inputs,  # early stopping on images only
     output:
         **stage_outputs("train"),
     params:
         # the resolved options: a change of `train` defaults or of this variant re-runs it
         options=job_params("train"),
-    threads: lambda wc: variant_options(config, wc.variant)["cpu_threads"]
+    threads: job_threads("train")
     priority: train_priority
     group: run_group
     resources:
