@@ -95,6 +95,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, shared: bool = Fals
         tmp.write_bytes(data)
 
 
+def append_line(path: str | os.PathLike, line: str) -> None:
+    """One line added to a log that grows while its job runs (log.csv, scores.csv), flushed: a
+    reader (`tail -f`, a plot) and a killed job's file see every line written so far. The job
+    wrote the file whole, atomically, when it started, and does again when it ends."""
+    try:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+    except OSError as e:
+        raise OSError(e.errno, f"{path}: cannot write ({e.strerror or e})") from None
+
+
 def to_json(obj: Any) -> str:
     """Canonical JSON text: sorted keys, two-space indent, trailing newline."""
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"

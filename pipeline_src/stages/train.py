@@ -33,7 +33,7 @@ from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared, to_unit_range
 from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
-from pipeline_src.io import atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
+from pipeline_src.io import append_line, atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
 from pipeline_src.paths import RESULTS, RunFiles
 from pipeline_src.stages.common import fingerprint, job_options, log
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, SCORER_MODULE, early_stop_on, resolved_steps, stopping
@@ -97,13 +97,16 @@ class Run:
         self.trainer.rows.extend(bad_rows)  # keep the rows that showed the divergence
 
 
-def write_log_csv(path: Path, rows: list[dict]) -> None:
+def log_line(row: dict) -> str:
+    """One row of log.csv (floats as repr: read back, they are the same numbers)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
-    atomic_write_bytes(path, buf.getvalue().encode())
+    csv.DictWriter(buf, fieldnames=LOG_FIELDS, lineterminator="").writerow(
+        {k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def write_log_csv(path: Path, rows: list[dict]) -> None:
+    atomic_write_bytes(path, "".join(line + "\n" for line in [",".join(LOG_FIELDS), *map(log_line, rows)]).encode())
 
 
 def _fixed_z(trainer: Trainer, seed: int) -> torch.Tensor:
@@ -151,6 +154,11 @@ def train(variant: str, seed: int, options: dict, results: Path = RESULTS) -> di
         run.save_resume(fp)  # step 0: the last good state always exists
     fixed_z = _fixed_z(trainer, seed)
     real_for_plots = data[:N_FIXED_POINTS].float() if meta["kind"] == "points" else data[:N_FIXED_IMAGES]
+    # log.csv and scores.csv grow while the run goes on: from the rows so far (a resumed run's
+    # checkpoint holds them, so none is doubled or lost), then a flushed line each
+    metric = early.scorer.metric if early else None
+    write_log_csv(files.log_csv, trainer.rows)
+    stopping.write_scores(files.scores_csv, metric, trainer.scores)
 
     stop = {"signal": None}
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(signal=signum))
@@ -161,12 +169,17 @@ def train(variant: str, seed: int, options: dict, results: Path = RESULTS) -> di
         record = generator_record(trainer, meta, fp, diverged=False)
         if early is not None:
             record["score"] = early.score(trainer, record)
+            append_line(files.scores_csv, stopping.score_line(s, record["score"]["value"]))
         atomic_write_bytes(files.snapshot(s), torch_bytes(record))
+
+    def logged(row: dict) -> None:
+        append_line(files.log_csv, log_line(row))
+        _report(bar, row, steps)
 
     try:
         bar = progress.bar(steps, trainer.step)
         hooks = Hooks(
-            on_log=lambda row: _report(bar, row, steps),
+            on_log=logged,
             on_sample=lambda s: write_samples(files.sample(f"step_{s}"), generate(trainer.g, fixed_z),
                                               real_for_plots, f"{variant} seed {seed} step {s}"),
             on_snapshot=snapshot,

@@ -7,7 +7,6 @@ snapshot with the score `evaluate` selects by (pipeline_src/selection.py).
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -42,11 +41,16 @@ def stop_reason(scores: list[float], patience: int | None, min_delta: float, tar
     return PATIENCE if since >= patience else None
 
 
+def scores_header(metric: str | None) -> str:
+    """The header of a scores file (train's scores.csv, evaluate's steps.csv): step, and the
+    selection score of the G saved at that step, named after its metric."""
+    return f"step,{metric or 'select_score'}"
+
+
+def score_line(step: int, score: float) -> str:
+    return f"{step},{score!r}"
+
+
 def write_scores(path: Path, metric: str | None, scores: list[tuple[int, float]]) -> None:
-    """A scores file (train's scores.csv, evaluate's steps.csv): step, the selection score of the G
-    saved at that step (the column named after the metric)."""
-    buf = io.StringIO()
-    buf.write(f"step,{metric or 'select_score'}\n")
-    for step, score in scores:
-        buf.write(f"{step},{score!r}\n")
-    atomic_write_bytes(path, buf.getvalue().encode())
+    atomic_write_bytes(path, "".join(line + "\n" for line in [scores_header(metric)]
+                                     + [score_line(s, v) for s, v in scores]).encode())

@@ -117,9 +117,11 @@ def test_sigkill_during_an_early_stopping_run_resumes_to_the_same_stop(tmp_path,
     _wait_for_line(proc, f"step {kill_at}/")
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=60) == -signal.SIGKILL
+    a, b = run_folder(ref, VARIANT), run_folder(ws, VARIANT)
+    so_far = scores(b)  # scores.csv grows as the run is scored: the killed run's holds those so far
+    assert len(so_far) >= kill_at // 50 - 1 and so_far == scores(a)[:len(so_far)]
     resumed = train(run_stage, ws, VARIANT)
     assert "resuming from step" in resumed.stderr
-    a, b = run_folder(ref, VARIANT), run_folder(ws, VARIANT)
     assert outcome(a) == outcome(b)
     assert (a / "scores.csv").read_bytes() == (b / "scores.csv").read_bytes()
     wa, wb = g_weights(a / "generator.pt"), g_weights(b / "generator.pt")

@@ -143,6 +143,21 @@ def test_resume_after_sigkill_ends_bit_identical_to_an_uninterrupted_run(tmp_pat
     assert [r["loss_g"] for r in read_log(folder)] == [r["loss_g"] for r in read_log(ref)]
 
 
+def test_log_csv_grows_while_the_run_goes_and_a_resumed_run_continues_it(tmp_path, run_stage):
+    """A row is in log.csv as soon as it is logged: a killed run's file holds the training so far,
+    every line whole, and the resumed run ends with each row once, as the uninterrupted run's."""
+    ref, ws, code = interrupted_run(run_stage, tmp_path, long_params(), signal.SIGKILL, 200)
+    assert code == -signal.SIGKILL
+    folder = run_folder(ws, "ns_toy_ring8")
+    assert not (folder / "generator.pt").exists()  # killed while it ran
+    losses = [(r["step"], r["loss_d"], r["loss_g"]) for r in read_log(ref)]
+    so_far = [(r["step"], r["loss_d"], r["loss_g"]) for r in read_log(folder)]
+    assert len(so_far) >= 10 and so_far == losses[:len(so_far)]  # up to step 200 at least, as the full run's
+    assert all(None not in r.values() for r in read_log(folder))  # no line cut short
+    train(run_stage, ws, "ns_toy_ring8")
+    assert [(r["step"], r["loss_d"], r["loss_g"]) for r in read_log(folder)] == losses
+
+
 def sigterm_then_resume(run_stage, tmp_path, params: dict, at_step: int = 100):
     """An uninterrupted run, and a run sent SIGTERM after `at_step` then started again.
     Returns (uninterrupted folder, resumed folder, the step the checkpoint held, rerun result)."""
