@@ -17,6 +17,7 @@ from pipeline_src.paths import RESULTS
 from pipeline_src.devices import gpu_for_this_process
 from pipeline_src.stages import STAGES, WILDCARDS, Stage
 from pipeline_src.stages.common import log, print_options, write_stamp
+from pipeline_src.tools import TOOLS
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -33,6 +34,11 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     generate = sub.add_parser("dvc-yaml", help="write dvc.yaml from the stage table (--check: compare only)")
     if chosen in (None, "dvc-yaml"):
         dvc_yaml.add_arguments(generate)
+    for verb, (text, arguments, _) in TOOLS.items():
+        p = sub.add_parser(verb, help=text, description=text)
+        p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
+        p.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
+        arguments(p)
     for stage in STAGES.values():
         p = sub.add_parser(stage.name, help=stage.help, description=stage.help)
         p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
@@ -74,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "validate":
             print(f"{args.params}: valid ({len(params['datasets'])} datasets, {len(params['variants'])} variants)")
             return 0
-        run_stage(STAGES[args.stage], args, params)
+        if args.stage in TOOLS:
+            TOOLS[args.stage][2](args, params)
+        else:
+            run_stage(STAGES[args.stage], args, params)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

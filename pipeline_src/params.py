@@ -40,7 +40,17 @@ class ParamsError(InputError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML keeps the last one silently)."""
+    """SafeLoader that refuses duplicate keys (PyYAML keeps the last one silently) and reads numbers
+    as YAML 1.2 does, like DVC (ruamel): `1e-3` is a float, where YAML 1.1 (PyYAML) wants `1.0e-3`
+    and reads a string."""
+
+
+# YAML 1.2's float (core schema) beside 1.1's, on a copy of SafeLoader's resolvers (PyYAML's
+# add_implicit_resolver would append to lists it shares with SafeLoader)
+_StrictLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+                                    list("-+.0123456789"))
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):

@@ -152,7 +152,11 @@ class EarlyStopping:
         return stop_reason([v for _, v in trainer.scores], **self.settings)
 
 
-def evaluated_generator(run: RunFiles, metrics: dict) -> tuple[torch.nn.Module, dict]:
-    """The G a run's metrics file says was evaluated: the last one, or the snapshot at its step."""
+def evaluated_file(run: RunFiles, metrics: dict) -> Path:
+    """The file of the G a run's metrics file says was evaluated: the last one, or the snapshot at its step."""
     last = metrics.get("last_step", metrics["step"]) == metrics["step"]
-    return load_generator(run, None if last else run.snapshot(metrics["step"]))
+    return run.generator if last else run.snapshot(metrics["step"])
+
+
+def evaluated_generator(run: RunFiles, metrics: dict) -> tuple[torch.nn.Module, dict]:
+    return load_generator(run, evaluated_file(run, metrics))

@@ -213,6 +213,28 @@ def test_drivers_build_identical_results_and_rerun_only_what_changed(tmp_path, w
     assert dvc_changed(other) == data_jobs | ring8_features | ring8_train | every_eval | {"report"}
 
 
+def test_numbers_written_1e_3_are_floats_to_both_drivers(tmp_path, workspace):
+    """YAML 1.1 (PyYAML, Snakemake's configfile) reads `2e-4` as a string, YAML 1.2 (DVC's ruamel) as a
+    float: params.yaml means the same to both, so both train with it and build the same files."""
+    params = tiny_params()
+    params["datasets"] = {"ring8": params["datasets"]["ring8"]}
+    params["variants"] = {"ns_toy_ring8": params["variants"]["ns_toy_ring8"]}
+    params["train"]["seeds"] = [0]
+    write_params(workspace, params)
+    text = (workspace / "params.yaml").read_text()
+    assert "  lr_g: 0.0002\n" in text
+    (workspace / "params.yaml").write_text(text.replace("  lr_g: 0.0002\n", "  lr_g: 2e-4\n"))
+    other = tmp_path / "other"
+    run(["cp", "-a", str(workspace), str(other)], cwd=tmp_path)
+    run([sys.executable, "-m", "pipeline_src", "validate"], cwd=workspace)
+    run(["snakemake", "--cores", "2"], cwd=workspace)
+    run(["dvc", "repro"], cwd=other)
+    options = json.loads((workspace / "results/runs/ns_toy_ring8/seed0/options.json").read_text())["options"]
+    assert options["lr_g"] == 2e-4 and isinstance(options["lr_g"], float)
+    assert result_files(workspace) == result_files(other)
+    assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n"], cwd=workspace).stdout
+
+
 def test_a_new_seeds_files_asked_for_by_name_are_planned(workspace):
     # Snakemake caches directory listings while it builds the DAG: a params stamp written
     # after its folder was listed (a new job's) would look missing to it

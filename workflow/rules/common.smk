@@ -14,14 +14,20 @@ from pipeline_src.workspace import WorkspaceBusy, claim_for_snakemake
 
 
 def _checked_config():
-    """params.yaml, validated by our schema checks (messages name the key path).
+    """params.yaml as the stages read it (YAML 1.2 numbers, as DVC: `1e-3` is a float), validated
+    by our schema checks (messages name the key path).
 
     Stages read params.yaml themselves (dvc.yaml runs the same commands), so
-    values given with --config/--configfile would never reach them: refuse them.
+    values given with --config/--configfile would never reach them: refuse them. What
+    Snakemake's `configfile:` read (YAML 1.1) tells them apart from the file.
     """
+    import yaml
+
     try:
         raw = read_yaml("params.yaml")
-        if raw != dict(config):
+        with open("params.yaml", encoding="utf-8") as f:
+            as_snakemake_read_it = yaml.safe_load(f)
+        if as_snakemake_read_it != dict(config):
             raise WorkflowError(
                 "config differs from params.yaml: stages read params.yaml only, so edit "
                 "params.yaml instead of passing --config/--configfile"
