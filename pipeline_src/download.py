@@ -26,6 +26,7 @@ from typing import Callable
 from pipeline_src.datasets import RawFile
 from pipeline_src.errors import InputError
 from pipeline_src.io import CHUNK, atomic_path, file_digest
+from pipeline_src.progress import copy_stream
 
 USER_AGENT = "pipeline_src-download/1"
 
@@ -96,11 +97,9 @@ def _http_get(url: str, dest: Path, timeout_s: float) -> None:
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             expected = response.headers.get("Content-Length")
-            received = 0
             with open(dest, "wb") as out:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    received += len(chunk)
+                received = copy_stream(response, out, None if expected is None else int(expected),
+                                       f"download {url.rsplit('/', 1)[-1]}", CHUNK)
             if expected is not None and received != int(expected):
                 raise _Retryable(f"transfer cut short: {received} of {expected} bytes")
     except urllib.error.HTTPError as e:

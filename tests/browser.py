@@ -20,7 +20,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 
 # Appended to a copy of the page: after load, record what a reader would see. Every
 # <img> must have decoded (naturalWidth > 0); every SVG the page links to is loaded
-# as an image too; every table's body rows are counted.
+# as an image too; every table's body rows are counted; the page's width beside the window's, and
+# the tables too wide for the page (each scrolls sideways in its own box).
 PROBE = """<script>
 window.addEventListener('load', async () => {
   const svgs = Array.from(document.querySelectorAll('a[href$=".svg"]')).map(a => a.getAttribute('href'));
@@ -37,6 +38,9 @@ window.addEventListener('load', async () => {
       rows: t.querySelectorAll('tbody tr').length, header: Array.from(t.querySelectorAll('th')).map(h => h.textContent)})),
     sections: Array.from(document.querySelectorAll('h2')).map(h => h.textContent),
     text: document.body.innerText.length,
+    width: {window: window.innerWidth, page: document.documentElement.scrollWidth},
+    scrolled: Array.from(document.querySelectorAll('.scroll')).filter(d => d.scrollWidth > d.clientWidth)
+      .map(d => d.querySelector('table').id),
   };
   const out = document.createElement('pre'); out.id = 'probe-result'; out.textContent = JSON.stringify(report);
   document.body.appendChild(out);
@@ -61,13 +65,14 @@ def _run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
                               timeout=timeout, env={**os.environ, "HOME": profile})
 
 
-def rendered(page: Path) -> dict:
-    """Load `page` in headless Chromium and return what the probe saw (see PROBE)."""
+def rendered(page: Path, size: str = "1400,3000") -> dict:
+    """Load `page` in headless Chromium, in a window of `size` pixels, and return what the probe
+    saw (see PROBE)."""
     page = Path(page).resolve()
     probe = page.with_name(f".probe-{page.name}")  # beside the page: relative links resolve the same
     probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
     try:
-        proc = _run(["--virtual-time-budget=15000", "--dump-dom", probe.as_uri()])
+        proc = _run(["--virtual-time-budget=15000", f"--window-size={size}", "--dump-dom", probe.as_uri()])
     finally:
         probe.unlink()
     match = re.search(r'<pre id="probe-result">(.*?)</pre>', proc.stdout, re.S)

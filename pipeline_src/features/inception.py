@@ -16,7 +16,6 @@ feed it (grayscale tiled to 3 channels) and pin its weights:
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import torch
 from pipeline_src.errors import InputError
 from pipeline_src.io import atomic_path, file_digest, load_json_file
 from pipeline_src.paths import weights_record
-from pipeline_src.progress import Progress
+from pipeline_src.progress import Progress, copy_stream
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + WEIGHTS_FILE
@@ -55,7 +54,7 @@ def resolve_weights(options: dict, download: bool = True, why_not_here: str = ""
 
     options: `reference.inception` of params.yaml (weights, url, sha256, timeout_s).
     download: whether this job may fetch `url` into the cache; why_not_here: when it may not,
-    what the reason for missing weights should say (what the stage that fetches them recorded).
+    the reason missing weights give (built from what the stage that fetches them recorded).
     Raises InputError for a configured path that is missing or wrong, and
     WeightsUnavailable when the weights are nowhere to be had.
     """
@@ -69,16 +68,16 @@ def resolve_weights(options: dict, download: bool = True, why_not_here: str = ""
     if cached.is_file():
         return _checked(cached, sha256, "torch hub cache")
     if not download:
-        raise WeightsUnavailable(f"no Inception weights: {cached} does not exist ({why_not_here}); set "
-                                 f"reference.inception.weights to a copy of {WEIGHTS_FILE}")
+        raise WeightsUnavailable(why_not_here)
     if not options["url"]:
         raise WeightsUnavailable(f"no Inception weights: {cached} does not exist and reference.inception.url is "
                                  f"null; set reference.inception.weights to a copy of {WEIGHTS_FILE}")
     try:
         with urllib.request.urlopen(options["url"], timeout=options["timeout_s"]) as response, \
                 atomic_path(cached, shared=True) as tmp:  # every reference job may be fetching it
+            size = response.headers.get("Content-Length")
             with open(tmp, "wb") as f:
-                shutil.copyfileobj(response, f, 1 << 20)
+                copy_stream(response, f, None if size is None else int(size), f"download {WEIGHTS_FILE}")
             digest = file_digest(tmp)
             if digest != sha256:
                 raise WeightsUnavailable(f"{options['url']} delivered a file with sha256 {digest}, not the pinned "
@@ -95,11 +94,13 @@ def recorded_weights(options: dict, results: Path) -> Path:
     no network; the `weights` stage fetches them first where there is (its record says how it went)."""
     record_file = weights_record(results)
     record = load_json_file(record_file, "rerun the weights stage") if record_file.is_file() else {}
+    fix = f"set reference.inception.weights to a copy of {WEIGHTS_FILE}"
     if not isinstance(record, dict) or "available" not in record:
-        why = "run the weights stage: it fetches them where the network is"
+        why = (f"no Inception weights: {hub_cache_path()} does not exist (run the weights stage: it fetches "
+               f"them where the network is); {fix}")
     elif record["available"]:
-        why = f"the weights stage found {record.get('path')}, which this machine does not see"
-    else:
+        why = f"no Inception weights: the weights stage found {record.get('path')}, which this machine does not see; {fix}"
+    else:  # its reason says what to do already
         why = f"the weights stage recorded: {record.get('reason')}"
     return resolve_weights(options, download=False, why_not_here=why)
 

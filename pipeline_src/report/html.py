@@ -22,6 +22,8 @@ td.best { font-weight: bold; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85em; color: #444; max-width: 60em; }
 nav a { margin-right: 1em; }
+figure.headline { display: inline-block; margin: 0 1.5em 1em 0; vertical-align: top; max-width: 22em; }
+figure.headline img { width: 16em; image-rendering: pixelated; }
 """
 
 
@@ -54,11 +56,25 @@ def _figure(fig: Figure) -> str:
             f'<a href="{html.escape(fig.svg_href)}">SVG</a></figcaption></figure>')
 
 
+@dataclass
+class Headline:
+    """One dataset's line of the summary at the top of the page, with a picture of its best variant."""
+    text: str
+    png: bytes
+
+
+def _headline(h: Headline) -> str:
+    data = base64.b64encode(h.png).decode("ascii")
+    return (f'<figure class="headline"><img src="data:image/png;base64,{data}" alt="{html.escape(h.text)}">'
+            f"<figcaption>{html.escape(h.text)}</figcaption></figure>")
+
+
 def render(title: str, tables: list[Table], figures: list[Figure], diagnostics: Table,
-           provenance: dict[str, str], findings: list[Table] = ()) -> str:
+           provenance: dict[str, str], findings: list[Table] = (), headlines: list[Headline] = ()) -> str:
     """The whole page as a string (UTF-8)."""
     prov = Table("Where these numbers come from.", ["item", "value"], [[k, v] for k, v in provenance.items()])
     sections = [
+        ("summary", "Summary", "".join(_headline(h) for h in headlines)),
         ("results", "Results", "".join(_table(t, f"table-{i}") for i, t in enumerate(tables))),
         ("findings", "Findings beside the literature",
          "".join(_table(t, f"table-finding-{i}") for i, t in enumerate(findings))),

@@ -142,6 +142,22 @@ def stopping_table(diagnostics: dict[tuple[str, int], dict], budgets: dict[tuple
                         "than min_delta for patience snapshots), target (the score reached it), diverged."])
 
 
+def best_variants(runs: list[dict]) -> list[dict]:
+    """Per dataset (in run order): the variant with the lowest mean selection score over its seeds,
+    the score every run's evaluated G has (FD_classifier, mode JS or W1: one metric per dataset)."""
+    frame = pd.DataFrame([{k: r.get(k) for k in ("dataset", "variant", "select_metric", "select_score", "select_samples")}
+                          for r in runs])
+    frame = frame.dropna(subset=["select_score"])
+    best = []
+    for dataset, group in frame.groupby("dataset", sort=False):
+        means = group.groupby("variant", sort=False)["select_score"].agg(["mean", "count"])
+        variant = means["mean"].idxmin()
+        best.append({"dataset": dataset, "variant": variant, "metric": group["select_metric"].iloc[0],
+                     "samples": int(group["select_samples"].iloc[0]), "score": float(means.loc[variant, "mean"]),
+                     "seeds": int(means.loc[variant, "count"]), "of": len(means)})
+    return best
+
+
 def _cell(value):
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
@@ -209,16 +225,24 @@ class Table:
 
 def summary_table(summary: pd.DataFrame, level: float = 0.95, baseline: dict | None = None) -> Table:
     """The variant table of one dataset's rows: the options that differ, metrics as mean ± CI
-    (best marked), flags k/n; a metric none of the rows can have (n/a) is left out, an
-    unavailable one points to a numbered note with the reason. `baseline` (a row of
+    (best marked), flags k/n; a metric none of the rows can have (n/a) is left out, one that no
+    row has (the Inception metrics without weights) is named in one note with the reason, and
+    one unavailable for some rows points to a numbered note. `baseline` (a row of
     baseline_rows) is appended as the real-vs-real floor."""
     every = summary_metrics(summary)
-    metrics = [m for m in every if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
-                                        .eq(NOT_APPLICABLE).sum() == len(summary))]
+    applicable = [m for m in every if not (summary.get(f"{m}_unavailable", pd.Series(dtype=object))
+                                           .eq(NOT_APPLICABLE).sum() == len(summary))]
+    nowhere = [m for m in applicable if m not in summary or summary[m].isna().all()]
+    metrics = [m for m in applicable if m not in nowhere]
     options = [c for c in summary.columns if c not in every and not c.startswith(tuple(f"{m}_" for m in every))
                and c not in FLAGS and c not in ("variant", "dataset", "n_seeds", "checkpoint")]
-    varying = [c for c in options if c in ("model", "loss") or summary[c].astype(str).nunique() > 1]
-    lead = ["variant", *varying, "n_seeds"] + (["checkpoint"] if "checkpoint" in summary else [])
+    # model and loss in columns of their own; the other options that differ between the rows in one
+    # column of "key value" pairs, which wraps: a column each made the table wider than the page
+    varying = [c for c in options if c not in ("model", "loss") and summary[c].astype(str).nunique() > 1]
+    summary = summary.assign(options=[", ".join(f"{c} {_text(row[c])}" for c in varying)
+                                      for _, row in summary.iterrows()]) if varying else summary
+    lead = (["variant", *(c for c in ("model", "loss") if c in summary), *(["options"] if varying else []), "n_seeds"]
+            + (["checkpoint"] if "checkpoint" in summary else []))
     datasets = ", ".join(map(str, dict.fromkeys(summary["dataset"])))
     table = Table(f"{datasets}: mean ± {level:.0%} CI half-width over seeds (Student t); bold: best of the "
                   "column. Unavailable metrics give the reason.", lead + metrics + ["flags"], [])
@@ -250,6 +274,11 @@ def summary_table(summary: pd.DataFrame, level: float = 0.95, baseline: dict | N
         table.caption += (" Last row: the same metrics between two real samples, the floor of every distance "
                           "(–: not measured).")
     table.notes = [f"[{k}] unavailable: {reason}" for reason, k in reasons.items()]
+    why_nowhere: dict[str, list[str]] = {}  # reason -> the metrics no variant has for it
+    for m in nowhere:
+        found = summary.get(f"{m}_unavailable", pd.Series(dtype=object)).dropna().unique()
+        why_nowhere.setdefault("; ".join(map(str, found)) or "not computed", []).append(m)
+    table.notes += [f"Unavailable for every variant: {', '.join(ms)} ({reason})." for reason, ms in why_nowhere.items()]
     if any("n/a" in cells for cells in table.rows):
         table.notes.append("n/a: the metric does not apply to this variant.")
     return table

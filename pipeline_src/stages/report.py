@@ -28,9 +28,10 @@ from pipeline_src.io import atomic_dir, atomic_write_bytes, bytes_digest, load_j
 from pipeline_src.paths import RESULTS, RunFiles, reference_files, report_files
 from pipeline_src.report import figures as plots
 from pipeline_src.report.findings import findings_tables
-from pipeline_src.report.html import Figure, render
-from pipeline_src.report.tables import (baseline_rows, diagnostics_table, flag_counts, paired_comparisons,
-                                        report_tables, stopping_table, summarise, summary_metrics, to_markdown)
+from pipeline_src.report.html import Figure, Headline, render
+from pipeline_src.report.tables import (baseline_rows, best_variants, diagnostics_table, flag_counts,
+                                        paired_comparisons, report_tables, stopping_table, summarise, summary_metrics,
+                                        to_markdown)
 from pipeline_src.stages.common import dataset_options, log, variant_options
 from pipeline_src.training import early_stop_on
 
@@ -191,6 +192,28 @@ def provenance(params: dict, run_options: list[dict]) -> dict[str, str]:
     return out
 
 
+def headlines(runs: list[dict], samples: dict[str, dict]) -> list[Headline]:
+    """The top of the page: each dataset's best variant by its selection score, with 16 of its samples
+    (the sample figure's, the same z) or its points over the real ones."""
+    import torch
+
+    from pipeline_src.training.samples import image_grid_png, points_png
+
+    out = []
+    for best in best_variants(runs):
+        s = samples[best["dataset"]]
+        fake = s["generated"][best["variant"]]
+        text = (f"{best['dataset']}: {best['variant']}, the lowest selection score of {best['of']} "
+                f"variant{'s' if best['of'] > 1 else ''} ({best['metric']} of the evaluated G on {best['samples']} "
+                f"samples: {best['score']:.4g}, mean over {best['seeds']} seeds)")
+        if s["kind"] == "image":
+            png = image_grid_png(torch.from_numpy(fake[:16]).float() / 127.5 - 1, nrow=4)  # uint8 -> [-1, 1]
+        else:
+            png = points_png(fake, s["real"], f"{best['variant']} ({best['dataset']})")
+        out.append(Headline(text, png))
+    return out
+
+
 def draw_figures(folder: Path, params: dict, variants: dict[str, dict], logs: pd.DataFrame, steps: pd.DataFrame,
                  summary: pd.DataFrame, baseline: pd.DataFrame, runs: list[dict], samples: dict[str, dict],
                  early: dict[str, dict], level: float) -> list[Figure]:
@@ -259,7 +282,7 @@ def build(params: dict, results: Path = RESULTS) -> dict:
     with atomic_dir(files["figures"]) as folder:
         figures = draw_figures(folder, params, variants, logs, steps, summary, baseline, runs, samples, early, level)
     page = render("GAN ablation report", tables, figures, diagnostics_table(diagnostics),
-                  provenance(params, run_options), findings)
+                  provenance(params, run_options), findings, headlines(runs, samples))
     atomic_write_bytes(files["csv"], summary.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(files["comparisons"], comparisons.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(files["md"], (to_markdown(tables) + ("\n## Findings beside the literature\n\n"

@@ -67,7 +67,10 @@ def test_download_over_http_verifies_and_records_every_file(tmp_path, file_serve
     files = tiny_mnist()
     url = serve(file_server, "/mnist", files)
     write_params(tmp_path, mnist_params([url], files))
-    cli(["download", "--dataset", "mnist"], cwd=tmp_path)  # the real entry point, as a subprocess
+    proc = cli(["download", "--dataset", "mnist"], cwd=tmp_path)  # the real entry point, as a subprocess
+    # its progress, in a log (no terminal): a line per file at the end (and every 10 s before)
+    for name, body in files.items():
+        assert f"download {name}: {len(body) / 1e6:.2f}/{len(body) / 1e6:.2f} MB (" in proc.stderr, proc.stderr
     raw = tmp_path / "results/data/mnist/raw"
     for name, body in files.items():
         assert (raw / name).read_bytes() == body

@@ -90,9 +90,11 @@ def test_only_the_weights_stage_downloads_and_reference_reads_what_it_fetched(tm
     assert file_server.requests == []
     assert "run the weights stage" in json.loads(summary.read_text())["unavailable"]["fid"]
 
-    run_stage(ws, "weights")
+    fetched = run_stage(ws, "weights")
     record = json.loads((ws / "results/weights/inception.json").read_text())
     assert record["available"] is True and file_server.requests == ["/w.pth"]
+    size = inception_weights.path.stat().st_size / 1e6  # its progress, as a log line (no terminal here)
+    assert f"download weights-inception-2015-12-05-6726825d.pth: {size:.2f}/{size:.2f} MB (" in fetched.stderr
     run_stage(ws, "reference", "--dataset", "digits")
     assert json.loads(summary.read_text())["unavailable"] == {} and file_server.requests == ["/w.pth"]
 

@@ -67,18 +67,27 @@ def test_html_report_renders_in_headless_chromium(sweep):
     text = page.read_text()
     assert not re.search(r'(src|href)="(https?:)?//', text)  # opens offline: nothing from the network
     seen = browser.rendered(page)
-    assert len(seen["images"]) == len(FIGURES)
+    datasets = ("digits", "ring8", "gauss1d")  # the summary on top: each one's best variant, with its picture
+    assert len(seen["images"]) == len(FIGURES) + len(datasets)
     assert all(i["loaded"] and i["width"] >= 200 for i in seen["images"]), seen["images"]
     assert len(seen["svgs"]) == len(FIGURES) and all(s["loaded"] for s in seen["svgs"]), seen["svgs"]
     tables = {t["id"]: t for t in seen["tables"]}
     assert all(t["rows"] > 0 for t in seen["tables"]), seen["tables"]
+    # 1400 pixels wide, nothing scrolls sideways: the options that differ share one wrapping column, and
+    # a metric no variant has (Inception without weights) is one line under its table, not a column
+    assert seen["width"]["page"] <= seen["width"]["window"] == 1400 and seen["scrolled"] == [], seen["width"]
+    assert "fid" not in tables["table-0"]["header"]
+    assert "Unavailable for every variant: fid" in text
     # one table per dataset in params order, its variants and the real-vs-real row
     assert [tables[f"table-{i}"]["rows"] for i in range(3)] == [3, 4, 2]
     assert tables["table-diagnostics"]["rows"] == len(params["variants"]) * len(params["train"]["seeds"])
     assert {"git commit", "torch", "seaborn", "training devices"} <= {
         cell for cell in _cells(text, "table-provenance")}
-    assert seen["sections"] == ["Results", "Findings beside the literature", "Figures", "Diagnostics per run",
-                                "Provenance"]
+    assert seen["sections"] == ["Summary", "Results", "Findings beside the literature", "Figures",
+                                "Diagnostics per run", "Provenance"]
+    headlines = re.findall(r'<figure class="headline">.*?<figcaption>(.*?)</figcaption>', text)
+    assert [h.split(":")[0] for h in headlines] == list(datasets)
+    assert "ring8: " in text and "of 3 variants (mode_js of the evaluated G" in text
     # findings: gauss1d against its target; ring8's published rows above our three variants; the two digits
     # variants learn or not; minimax vs non-saturating; best vs last
     assert [tables[f"table-finding-{i}"]["rows"] for i in range(5)] == [1, 2 + 3, 2, 1, len(params["variants"])]

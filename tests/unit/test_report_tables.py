@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from pipeline_src.report.stats import mean_ci
-from pipeline_src.report.tables import (baseline_rows, differing_options, paired_comparisons, summarise,
+from pipeline_src.report.tables import (baseline_rows, best_variants, differing_options, paired_comparisons, summarise,
                                         report_tables, to_markdown)
 
 VARIANTS = {
@@ -61,6 +61,31 @@ def test_markdown_marks_the_best_and_states_unavailable_and_baseline():
     md = to_markdown(report_tables(summarise(RUNS, VARIANTS), baseline_rows(refs),
                                    paired_comparisons(RUNS, [("mm", "ns")])))
     assert "**6.167 ±" in md and "| 12 ±" in md
-    assert "| unavailable [1] |" in md and "[1] unavailable: no Inception weights here" in md  # reason once
     assert "real data (test vs train)" in md and "0.5" in md
     assert "mode_collapse 1/3" in md
+
+
+def test_a_metric_no_variant_has_is_a_line_under_the_table_and_one_some_lack_points_to_a_note():
+    def markdown(runs):
+        return to_markdown(report_tables(summarise(runs, VARIANTS), baseline_rows({}), paired_comparisons(runs, [])))
+
+    nowhere = markdown(RUNS)  # no run has FID: no column of "unavailable" cells
+    header = next(line for line in nowhere.splitlines() if line.startswith("| variant"))
+    assert "| fd_classifier |" in header and "| fid |" not in header and "unavailable [" not in nowhere
+    assert "Unavailable for every variant: fid (no Inception weights here)." in nowhere
+    some = markdown([r if r["variant"] == "mm" else {**r, "fid": 20.0 + r["seed"], "unavailable": {}} for r in RUNS])
+    assert "| unavailable [1] | " in some and "[1] unavailable: no Inception weights here" in some  # the reason once
+    assert "| 21 ±" in some
+
+
+def test_the_best_variant_of_each_dataset_has_the_lowest_mean_selection_score():
+    def scored(variant, dataset, scores):
+        return [{"variant": variant, "dataset": dataset, "seed": s, "select_metric": "fd_classifier",
+                 "select_samples": 2000, "select_score": x} for s, x in enumerate(scores)]
+
+    runs = (scored("a", "digits", [3.0, 1.0]) + scored("b", "digits", [2.5, 2.0]) + scored("c", "ring8", [0.2])
+            + [{"variant": "d", "dataset": "ring8", "seed": 0, "select_metric": None, "select_samples": 2000,
+                "select_score": None}])  # no score (its extractor unavailable): not ranked
+    best = best_variants(runs)
+    assert [(b["dataset"], b["variant"], b["score"], b["seeds"], b["of"]) for b in best] == \
+        [("digits", "a", 2.0, 2, 2), ("ring8", "c", 0.2, 1, 1)]
