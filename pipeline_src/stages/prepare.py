@@ -71,8 +71,10 @@ def _check_pairs(name: str, splits: dict[str, Split]) -> None:
             raise InputError(f"{name}: {split} split has {len(x)} samples but {len(y)} labels")
 
 
-def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
-    """The download stage's copy of an image folder: decoded, split per class like digits."""
+def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict,
+                 notes: dict) -> tuple[dict[str, Split], list[str]]:
+    """The download stage's copy of an image folder: decoded, duplicates dropped (counted in `notes`,
+    which meta.json records), split per class like digits."""
     classes, files, labels = folder.list_images(raw / folder.FOLDER_IMAGES, f"{raw} (datasets.{name}.folder)")
     sources = manifest["files"]
 
@@ -80,8 +82,11 @@ def build_folder(name: str, raw: Path, options: dict, seed: int, manifest: dict)
         entry = sources.get(path.relative_to(raw).as_posix(), {})
         return f" (copied from {entry['source']})" if "source" in entry else ""
 
-    x = folder.read_images(files, options["channels"], origin)
-    y = np.asarray(labels, dtype=np.int64)
+    x, y, dropped = folder.drop_duplicates(folder.read_images(files, options, origin),
+                                           np.asarray(labels, dtype=np.int64))
+    if dropped:
+        log(f"prepare {name}: {dropped} duplicate image(s) dropped, each kept once, before the split")
+    notes["duplicates_dropped"] = dropped
     (rng,) = dataset_rngs(seed, name, 1)
     train, test = images.stratified_split(y, options["test_fraction"], rng)
     if len(train) == 0 or len(test) == 0:
@@ -96,14 +101,16 @@ def build_points(name: str, spec: datasets.DatasetSpec, options: dict, seed: int
             "test": spec.sample(options["n_test"], options, test_rng)}
 
 
-def build(name: str, raw: Path, options: dict, seed: int, manifest: dict) -> tuple[dict[str, Split], list[str]]:
-    """Decode, split and lay out one dataset: ({"train": (x, y), "test": (x, y)}, class names)."""
+def build(name: str, raw: Path, options: dict, seed: int, manifest: dict,
+          notes: dict | None = None) -> tuple[dict[str, Split], list[str]]:
+    """Decode, split and lay out one dataset: ({"train": (x, y), "test": (x, y)}, class names);
+    what meta.json should say about the decoding goes into `notes`."""
     spec = datasets.spec_of(name, options)
     classes = spec.classes
     if spec.kind == "points":
         return build_points(name, spec, options, seed), classes
     if datasets.is_folder(options):
-        splits, classes = build_folder(name, raw, options, seed, manifest)
+        splits, classes = build_folder(name, raw, options, seed, manifest, {} if notes is None else notes)
     else:
         (rng,) = dataset_rngs(seed, name, 1)  # for a split the release does not have (digits)
         splits = spec.read(raw, options, rng)
@@ -146,9 +153,10 @@ def prepare(name: str, params: dict, results: Path = RESULTS) -> dict:
     seed = params["prepare"]["seed"]
     manifest = read_manifest(name, results)
     check_pinned(name, options, results)
-    splits, classes = build(name, raw_dir(name, results), options, seed, manifest)
+    notes: dict = {}
+    splits, classes = build(name, raw_dir(name, results), options, seed, manifest, notes)
     out = prepared_files(name, results)
-    meta = describe(name, splits, datasets.spec_of(name, options), classes)
+    meta = describe(name, splits, datasets.spec_of(name, options), classes) | notes
     meta["sha256"] = {}
     for split in ("train", "test"):
         x, y = splits[split]

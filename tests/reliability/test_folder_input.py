@@ -33,6 +33,7 @@ def test_images_of_mixed_sizes_are_refused_naming_both_files(tmp_path, run_stage
     run_stage(tmp_path, "download", "--dataset", "shapes")
     err = fails(run_stage, tmp_path, "prepare")
     assert "squares/img03.png" in err and str(odd) in err and "17x16" in err and "16x16" in err
+    assert "crop: center" in err  # what to write for images of several sizes
     assert outputs(tmp_path) == ["raw"]  # no train.pt, test.pt or meta.json
 
 
