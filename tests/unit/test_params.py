@@ -44,8 +44,8 @@ def test_a_folder_dataset_takes_any_free_name_and_its_defaults():
     raw["datasets"]["faces"] = {"folder": "data/faces"}
     raw["variants"]["ns_mlp_faces"] = {"dataset": "faces", "model": "mlp", "loss": "non_saturating"}
     params = validate_params(raw)
-    assert params["datasets"]["faces"] == {"folder": "data/faces", "channels": 3, "side": 32,
-                                           "resize": "bilinear", "test_fraction": 0.1}
+    assert params["datasets"]["faces"] == {"folder": "data/faces", "channels": 3, "side": 32, "resize": "bilinear",
+                                           "crop": "none", "background": 0, "test_fraction": 0.1}
 
 
 def test_variant_inherits_train_defaults_and_overrides_them():
