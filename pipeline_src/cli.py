@@ -20,6 +20,12 @@ from pipeline_src.stages.common import log, print_options, write_stamp
 from pipeline_src.tools import TOOLS
 
 
+def _with_params_and_results(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
+    parser.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
+    return parser
+
+
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The CLI; only the `chosen` stage's module is imported for its arguments (None: every
     stage's), so a job does not pay for the imports of the others (torch, matplotlib, ...)."""
@@ -35,14 +41,9 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     if chosen in (None, "dvc-yaml"):
         dvc_yaml.add_arguments(generate)
     for verb, (text, arguments, _) in TOOLS.items():
-        p = sub.add_parser(verb, help=text, description=text)
-        p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
-        p.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
-        arguments(p)
+        arguments(_with_params_and_results(sub.add_parser(verb, help=text, description=text)))
     for stage in STAGES.values():
-        p = sub.add_parser(stage.name, help=stage.help, description=stage.help)
-        p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: %(default)s)")
-        p.add_argument("--results", default=str(RESULTS), help="output root (default: %(default)s)")
+        p = _with_params_and_results(sub.add_parser(stage.name, help=stage.help, description=stage.help))
         if chosen is None or chosen == stage.name:
             stage.load().add_arguments(p)
     return parser

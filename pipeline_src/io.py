@@ -95,6 +95,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, shared: bool = Fals
         tmp.write_bytes(data)
 
 
+def atomic_write_lines(path: str | os.PathLike, lines: list[str]) -> None:
+    """A text file of lines, each ended by a newline, written atomically."""
+    atomic_write_bytes(path, "".join(line + "\n" for line in lines).encode())
+
+
 def append_line(path: str | os.PathLike, line: str) -> None:
     """One line added to a log that grows while its job runs (log.csv, scores.csv), flushed: a
     reader (`tail -f`, a plot) and a killed job's file see every line written so far. The job

@@ -142,11 +142,13 @@ class EarlyStopping:
                              f"({self.scorer.unavailable}); turn early_stop off for it")
 
     def score(self, trainer, record: dict) -> dict:
-        """Score the trainer's G (the one `record` holds), remember it, and return what the record
-        keeps of it. G is scored as a copy in eval mode: the run itself is untouched."""
-        value = self.scorer(copy.deepcopy(trainer.generator_for_eval()).eval(), record)
-        trainer.scores.append((trainer.step, value))
-        return {"value": value, "scorer": self.scorer.identity}
+        """Score the trainer's G (the one `record` holds) unless its step was scored already (the
+        stop step's snapshot), remember it, and return what the record keeps of it. G is scored as
+        a copy in eval mode: the run itself is untouched."""
+        if not trainer.scores or trainer.scores[-1][0] != trainer.step:
+            value = self.scorer(copy.deepcopy(trainer.generator_for_eval()).eval(), record)
+            trainer.scores.append((trainer.step, value))
+        return {"value": trainer.scores[-1][1], "scorer": self.scorer.identity}
 
     def reason(self, trainer) -> str | None:
         return stop_reason([v for _, v in trainer.scores], **self.settings)

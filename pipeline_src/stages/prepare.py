@@ -102,7 +102,7 @@ def build_points(name: str, spec: datasets.DatasetSpec, options: dict, seed: int
 
 
 def build(name: str, raw: Path, options: dict, seed: int, manifest: dict,
-          notes: dict | None = None) -> tuple[dict[str, Split], list[str]]:
+          notes: dict) -> tuple[dict[str, Split], list[str]]:
     """Decode, split and lay out one dataset: ({"train": (x, y), "test": (x, y)}, class names);
     what meta.json should say about the decoding goes into `notes`."""
     spec = datasets.spec_of(name, options)
@@ -110,7 +110,7 @@ def build(name: str, raw: Path, options: dict, seed: int, manifest: dict,
     if spec.kind == "points":
         return build_points(name, spec, options, seed), classes
     if datasets.is_folder(options):
-        splits, classes = build_folder(name, raw, options, seed, manifest, {} if notes is None else notes)
+        splits, classes = build_folder(name, raw, options, seed, manifest, notes)
     else:
         (rng,) = dataset_rngs(seed, name, 1)  # for a split the release does not have (digits)
         splits = spec.read(raw, options, rng)

@@ -197,6 +197,7 @@ def headlines(runs: list[dict], samples: dict[str, dict]) -> list[Headline]:
     (the sample figure's, the same z) or its points over the real ones."""
     import torch
 
+    from pipeline_src.datasets.prepared import to_unit_range
     from pipeline_src.training.samples import image_grid_png, points_png
 
     out = []
@@ -207,7 +208,7 @@ def headlines(runs: list[dict], samples: dict[str, dict]) -> list[Headline]:
                 f"variant{'s' if best['of'] > 1 else ''} ({best['metric']} of the evaluated G on {best['samples']} "
                 f"samples: {best['score']:.4g}, mean over {best['seeds']} seeds)")
         if s["kind"] == "image":
-            png = image_grid_png(torch.from_numpy(fake[:16]).float() / 127.5 - 1, nrow=4)  # uint8 -> [-1, 1]
+            png = image_grid_png(to_unit_range(torch.from_numpy(fake[:16])), nrow=4)
         else:
             png = points_png(fake, s["real"], f"{best['variant']} ({best['dataset']})")
         out.append(Headline(text, png))

@@ -33,7 +33,8 @@ from pipeline_src import progress
 from pipeline_src.datasets.prepared import load_prepared, to_unit_range
 from pipeline_src.devices import resolve_device
 from pipeline_src.errors import InputError
-from pipeline_src.io import append_line, atomic_write_bytes, atomic_write_json, load_torch_file, torch_bytes
+from pipeline_src.io import (append_line, atomic_write_bytes, atomic_write_json, atomic_write_lines, load_torch_file,
+                             torch_bytes)
 from pipeline_src.paths import RESULTS, RunFiles
 from pipeline_src.stages.common import fingerprint, job_options, log
 from pipeline_src.training import FAILURE_FLAGS, GENERATOR_OPTIONS, SCORER_MODULE, early_stop_on, resolved_steps, stopping
@@ -106,7 +107,7 @@ def log_line(row: dict) -> str:
 
 
 def write_log_csv(path: Path, rows: list[dict]) -> None:
-    atomic_write_bytes(path, "".join(line + "\n" for line in [",".join(LOG_FIELDS), *map(log_line, rows)]).encode())
+    atomic_write_lines(path, [",".join(LOG_FIELDS), *map(log_line, rows)])
 
 
 def _fixed_z(trainer: Trainer, seed: int) -> torch.Tensor:
@@ -237,10 +238,8 @@ def finish(run: Run, variant: str, seed: int, meta: dict, fp: str, fixed_z: torc
     write_log_csv(files.log_csv, trainer.rows)
     record = generator_record(trainer, meta, fp, diverged_at is not None)
     record["stop_reason"] = reason
-    if early is not None and diverged_at is None:  # the last G is scored too, once (the stop step's already was)
-        scored = dict(trainer.scores)
-        record["score"] = ({"value": scored[trainer.step], "scorer": early.scorer.identity}
-                           if trainer.step in scored else early.score(trainer, record))
+    if early is not None and diverged_at is None:  # the last G is scored too
+        record["score"] = early.score(trainer, record)
     stopping.write_scores(files.scores_csv, early.scorer.metric if early else None, trainer.scores)
     atomic_write_bytes(files.generator, torch_bytes(record))
     files.snapshots.mkdir(exist_ok=True)  # a declared output, empty when snapshot_every is 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pipeline_src.io import atomic_write_bytes
+from pipeline_src.io import atomic_write_lines
 
 # Why a run ended, as diagnostics.json and options.json record it.
 PATIENCE = "patience"  # `patience` snapshots in a row without an improvement of more than `min_delta`
@@ -52,5 +52,4 @@ def score_line(step: int, score: float) -> str:
 
 
 def write_scores(path: Path, metric: str | None, scores: list[tuple[int, float]]) -> None:
-    atomic_write_bytes(path, "".join(line + "\n" for line in [scores_header(metric)]
-                                     + [score_line(s, v) for s, v in scores]).encode())
+    atomic_write_lines(path, [scores_header(metric), *(score_line(s, v) for s, v in scores)])

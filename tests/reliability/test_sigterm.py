@@ -159,6 +159,7 @@ finish = train.finish
 def killed_in_finish(*args, **kwargs):
     train.atomic_write_bytes = counted(train.atomic_write_bytes)
     train.atomic_write_json = counted(train.atomic_write_json)
+    train.atomic_write_lines = counted(train.atomic_write_lines)  # log.csv
     return finish(*args, **kwargs)
 
 train.finish = killed_in_finish
