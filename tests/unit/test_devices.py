@@ -187,7 +187,8 @@ def work(*args):  # the job's work, replaced: report the GPU it may see and hold
     while len(os.listdir(sys.argv[2] + "-holding")) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
 stage.{stage} = work
-run_stage(STAGES["{stage}"], argparse.Namespace(variant="ns_mlp_digits", seed=0, results=sys.argv[2]), params)
+run_stage(STAGES["{stage}"], argparse.Namespace(variant="ns_mlp_digits", seed=int(sys.argv[3]), results=sys.argv[2]),
+          params)
 """
 
 
@@ -198,9 +199,10 @@ def test_four_concurrent_jobs_on_four_gpus_claim_four_different_ones(tmp_path, s
 
     env = {**os.environ, "PIPELINE_GPU_LOCK_DIR": str(tmp_path), "CUDA_VISIBLE_DEVICES": "0,1,2,3"}
     (tmp_path / "results-holding").mkdir()
+    # four runs (seeds 0-3): four jobs, each writing its own params stamp before it claims a GPU
     jobs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_JOB.format(stage=stage), str(REPO / "params.yaml"),
-                              str(tmp_path / "results")], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
-            for _ in range(4)]
+                              str(tmp_path / "results"), str(seed)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+            for seed in range(4)]
     seen = [job.communicate(timeout=120)[0].strip() for job in jobs]
     assert all(job.returncode == 0 for job in jobs)
     assert sorted(seen) == ["0", "1", "2", "3"]
